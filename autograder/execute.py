@@ -1,0 +1,61 @@
+"""nbgrader's Execute preprocessor, hardened against a kernel that will not stop.
+
+nbgrader interrupts a cell that runs past ``Execute.timeout`` and moves on, which cuts off an
+ordinary infinite loop. A loop that *swallows* ``KeyboardInterrupt`` keeps the kernel busy,
+though, and every following cell then waits a full timeout in the queue behind it. Here,
+after the interrupt, we ask the kernel for ``kernel_info``; if it does not answer within
+``stuck_grace`` seconds it is still stuck, so we restart it. The cells after that run in a
+fresh kernel (they usually fail, which costs the student the points of the exercises that
+follow the loop, and nothing else): grading a notebook takes bounded time whatever it holds.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from jupyter_client.utils import ensure_async
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+
+class RobustExecute(Execute):
+    """Execute that restarts a kernel which ignores the timeout interrupt."""
+
+    stuck_grace = Integer(
+        10, help="Seconds a kernel may take to become responsive after a timeout interrupt before it is restarted."
+    ).tag(config=True)
+
+    async def _kernel_responds(self, within: float) -> bool:
+        assert self.kc is not None
+        msg_id = self.kc.kernel_info()
+        deadline = time.monotonic() + within
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=remaining))
+            except Exception:  # queue.Empty (sync) or TimeoutError (async)
+                return False
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+
+    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> None | dict[str, Any]:
+        reply = await super()._async_handle_timeout(timeout, cell)
+        if await self._kernel_responds(self.stuck_grace):
+            return reply
+        self.log.error("Kernel ignored the interrupt for %ss; restarting it", self.stuck_grace)
+        assert self.km is not None and self.kc is not None
+        await ensure_async(self.km.restart_kernel(now=True))
+        await asyncio.sleep(0.5)
+        await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        if reply is not None:
+            content = reply["content"]
+            content["ename"] = "CellTimeoutError"
+            content["evalue"] = (
+                f"the cell ran longer than {timeout} s and ignored the interrupt; the kernel was restarted, "
+                "so the cells after it ran without what earlier cells defined"
+            )
+            content["traceback"] = [f"CellTimeoutError: {content['evalue']}"]
+        return reply

@@ -1,0 +1,117 @@
+"""Input validation shared by every public ``helpers`` function.
+
+Each check raises ``ValueError`` naming the parameter and the value it got, e.g.
+``ValueError("epsilon must be > 0, got -1")``. Nothing is clamped silently.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "check_epsilon",
+    "check_delta",
+    "check_sensitivity",
+    "check_probability",
+    "check_positive",
+    "check_positive_int",
+    "check_nonnegative",
+    "as_database",
+    "as_rng",
+]
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def check_positive(value: Any, name: str) -> float:
+    """Return ``float(value)`` if it is a finite real number > 0, else raise ``ValueError``."""
+    if not _is_real(value) or not math.isfinite(float(value)) or float(value) <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_nonnegative(value: Any, name: str) -> float:
+    """Return ``float(value)`` if it is a finite real number >= 0, else raise ``ValueError``."""
+    if not _is_real(value) or not math.isfinite(float(value)) or float(value) < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``int(value)`` if it is an integer >= 1, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def check_epsilon(epsilon: Any, name: str = "epsilon") -> float:
+    """Privacy loss ε: a finite number > 0."""
+    if not _is_real(epsilon) or not math.isfinite(float(epsilon)) or float(epsilon) <= 0:
+        raise ValueError(f"{name} must be > 0, got {epsilon!r}")
+    return float(epsilon)
+
+
+def check_delta(delta: Any, name: str = "delta") -> float:
+    """Failure probability δ: strictly inside (0, 1)."""
+    if not _is_real(delta) or not (0.0 < float(delta) < 1.0):
+        raise ValueError(f"{name} must be in the open interval (0, 1), got {delta!r}")
+    return float(delta)
+
+
+def check_sensitivity(sensitivity: Any, name: str = "sensitivity") -> float:
+    """Sensitivity Δ: a finite number >= 0 (0 means the query ignores the data)."""
+    if not _is_real(sensitivity) or not math.isfinite(float(sensitivity)) or float(sensitivity) < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {sensitivity!r}")
+    return float(sensitivity)
+
+
+def check_probability(p: Any, name: str, *, open_low: bool = False, open_high: bool = False) -> float:
+    """A probability in [0, 1] (ends excluded on request)."""
+    if not _is_real(p):
+        raise ValueError(f"{name} must be a probability, got {p!r}")
+    p = float(p)
+    low_ok = p > 0 if open_low else p >= 0
+    high_ok = p < 1 if open_high else p <= 1
+    if not (low_ok and high_ok):
+        lo = "(" if open_low else "["
+        hi = ")" if open_high else "]"
+        raise ValueError(f"{name} must be in {lo}0, 1{hi}, got {p!r}")
+    return p
+
+
+def as_database(db: Any, name: str = "db", *, binary: bool = False, allow_empty: bool = False) -> np.ndarray:
+    """Return ``db`` as a 1-D numpy array, checking shape, emptiness and (optionally) 0/1 values.
+
+    Raises
+    ------
+    ValueError
+        If ``db`` is not one-dimensional, is empty (unless ``allow_empty``), holds NaN,
+        or (with ``binary=True``) holds values other than 0 and 1.
+    """
+    arr = np.asarray(db)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of rows, got shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN (missing values); drop or impute them first")
+    if binary and not np.isin(arr, (0, 1)).all():
+        raise ValueError(f"{name} must hold only 0 and 1, got values {np.unique(arr)[:5]}")
+    return arr
+
+
+def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """Return a ``numpy.random.Generator``: ``None`` makes a fresh unseeded one, an int seeds one."""
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"{name} must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")

@@ -1,0 +1,457 @@
+"""The Laplace and Gaussian mechanisms, bounded (clamped) queries and sensitivities.
+
+Introduced in lesson 03 (``03_laplace_gaussian``). Everything here is numpy/scipy only.
+
+========================================  =====================================================
+function                                  what it gives
+========================================  =====================================================
+:func:`laplace_scale`                     b = Δ₁/ε
+:func:`laplace_mechanism`                 f(x) + Lap(b): ε-DP for L1 sensitivity Δ₁
+:func:`clamp`                             values clipped into [lower, upper]
+:func:`private_sum`                       ε-DP clamped sum
+:func:`private_count`                     ε-DP count of ones (Δ = 1)
+:func:`private_mean`                      ε-DP clamped mean (known n, or n kept private)
+:func:`gaussian_sigma_classic`            σ = Δ₂ √(2 ln(1.25/δ)) / ε, valid for ε < 1 only
+:func:`gaussian_delta`                    the exact δ(ε) of the Gaussian mechanism
+:func:`gaussian_sigma_analytic`           the smallest σ giving (ε, δ)-DP (Balle & Wang 2018)
+:func:`gaussian_mechanism`                f(x) + N(0, σ²): (ε, δ)-DP for L2 sensitivity Δ₂
+:func:`l1_sensitivity`, :func:`l2_sensitivity`  max ‖f(x) − f(x')‖ over given neighbours
+========================================  =====================================================
+
+References
+----------
+C. Dwork, F. McSherry, K. Nissim, A. Smith. *Calibrating noise to sensitivity in private
+data analysis.* TCC 2006.
+C. Dwork, A. Roth. *The Algorithmic Foundations of Differential Privacy.* 2014
+(Thm 3.6: Laplace; Thm A.1: classic Gaussian).
+B. Balle, Y.-X. Wang. *Improving the Gaussian mechanism for differential privacy: analytical
+calibration and optimal denoising.* ICML 2018 (Thm 8 and Algorithm 1).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+from scipy import optimize, special
+
+from ._validation import (
+    as_database,
+    as_rng,
+    check_delta,
+    check_epsilon,
+    check_positive,
+    check_sensitivity,
+)
+
+__all__ = [
+    "laplace_scale",
+    "laplace_mechanism",
+    "clamp",
+    "private_sum",
+    "private_count",
+    "private_mean",
+    "gaussian_sigma_classic",
+    "gaussian_delta",
+    "gaussian_sigma_analytic",
+    "gaussian_mechanism",
+    "l1_sensitivity",
+    "l2_sensitivity",
+]
+
+Neighbouring = Literal["replace", "remove"]
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_value(value: Any, name: str = "value") -> np.ndarray:
+    arr = np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) else value.astype(float)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (no NaN or infinity), got {value!r}")
+    return arr
+
+
+def _check_bounds(lower: Any, upper: Any) -> tuple[float, float]:
+    for name, bound in (("lower", lower), ("upper", upper)):
+        if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(float(bound)):
+            raise ValueError(f"{name} must be a finite number, got {bound!r}")
+    if not float(lower) < float(upper):
+        raise ValueError(f"lower must be < upper, got lower={lower!r}, upper={upper!r}")
+    return float(lower), float(upper)
+
+
+def _check_neighbouring(neighbouring: Any) -> str:
+    if neighbouring not in ("replace", "remove"):
+        raise ValueError(f"neighbouring must be 'replace' or 'remove', got {neighbouring!r}")
+    return str(neighbouring)
+
+
+def _add_noise(arr: np.ndarray, noise: np.ndarray, scalar: bool) -> float | np.ndarray:
+    out = arr + noise
+    return float(out) if scalar else out
+
+
+# ----------------------------------------------------------------------------- Laplace
+
+
+def laplace_scale(*, sensitivity: float, epsilon: float) -> float:
+    """Scale of the Laplace noise that makes a query ε-DP: ``b = Δ₁ / ε``.
+
+    Parameters
+    ----------
+    sensitivity
+        Global L1 sensitivity Δ₁ of the query (>= 0).
+    epsilon
+        Privacy loss ε (> 0).
+
+    Returns
+    -------
+    float
+        ``sensitivity / epsilon``. The noise then has standard deviation ``√2 · b``.
+
+    Raises
+    ------
+    ValueError
+        If ``epsilon <= 0`` or ``sensitivity < 0`` (or either is not a finite number).
+
+    References
+    ----------
+    Dwork, McSherry, Nissim & Smith (2006); Dwork & Roth (2014), Def. 3.3 and Thm 3.6.
+    """
+    sensitivity = check_sensitivity(sensitivity)
+    epsilon = check_epsilon(epsilon)
+    return sensitivity / epsilon
+
+
+def laplace_mechanism(value: float | np.ndarray, *, sensitivity: float, epsilon: float,
+                      rng: np.random.Generator | int | None = None) -> float | np.ndarray:
+    """Release ``value + Lap(b)`` with ``b = Δ₁/ε`` (independent noise per coordinate).
+
+    Guarantee: ε-differential privacy when ``value = f(x)`` for a query ``f`` whose global L1
+    sensitivity, ``max ‖f(x) − f(x')‖₁`` over neighbouring databases, is at most ``sensitivity``
+    (for a vector-valued ``f`` that is the L1 norm of the whole vector, not per coordinate).
+    The noise density is ``exp(−|z|/b) / (2b)``; its variance is ``2 b²``.
+
+    Parameters
+    ----------
+    value
+        The true answer ``f(x)``: a number or an array.
+    sensitivity
+        Global L1 sensitivity Δ₁ (>= 0).
+    epsilon
+        Privacy loss ε (> 0).
+    rng
+        ``numpy.random.Generator`` (or int seed) for the noise; ``None`` uses fresh entropy.
+        The draw is ``rng.laplace(0.0, b, size=np.shape(value))``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for a scalar ``value``, else an array of the same shape.
+
+    Raises
+    ------
+    ValueError
+        If ``epsilon <= 0``, ``sensitivity < 0`` or ``value`` holds NaN or infinity.
+
+    References
+    ----------
+    Dwork & Roth (2014), Thm 3.6.
+    """
+    b = laplace_scale(sensitivity=sensitivity, epsilon=epsilon)
+    arr = _check_value(value)
+    gen = as_rng(rng)
+    noise = gen.laplace(0.0, b, size=arr.shape)
+    return _add_noise(arr, noise, arr.ndim == 0)
+
+
+def clamp(values: Any, *, lower: float, upper: float) -> np.ndarray:
+    """Clip every value into ``[lower, upper]`` (the bound that makes a sum's sensitivity finite).
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not a non-empty 1-D array of numbers without NaN, or ``lower >= upper``.
+    """
+    lower, upper = _check_bounds(lower, upper)
+    arr = as_database(values, "values").astype(float)
+    return np.clip(arr, lower, upper)
+
+
+def _sum_sensitivity(*, lower: float, upper: float, neighbouring: Neighbouring = "replace") -> float:
+    """Global L1 sensitivity of ``sum(clamp(x, lower, upper))``.
+
+    * ``"replace"`` (bounded DP: neighbours have the same size n and differ in one row):
+      one row moves from ``lower`` to ``upper`` at worst, so ``Δ = upper − lower``.
+    * ``"remove"`` (unbounded DP: neighbours differ by adding or removing one row):
+      the sum changes by that row's value, so ``Δ = max(|lower|, |upper|)``.
+
+    Raises
+    ------
+    ValueError
+        If ``lower >= upper`` or ``neighbouring`` is not ``"replace"`` / ``"remove"``.
+    """
+    lower, upper = _check_bounds(lower, upper)
+    neighbouring = _check_neighbouring(neighbouring)
+    if neighbouring == "replace":
+        return upper - lower
+    return max(abs(lower), abs(upper))
+
+
+def private_sum(values: Any, *, lower: float, upper: float, epsilon: float,
+                rng: np.random.Generator | int | None = None,
+                neighbouring: Neighbouring = "replace") -> float:
+    """ε-DP sum of values clamped to ``[lower, upper]``.
+
+    Returns ``sum(clamp(values)) + Lap(Δ/ε)`` with ``Δ = upper − lower`` for replace-one
+    neighbours and ``Δ = max(|lower|, |upper|)`` for remove-one (the values of
+    ``helpers.sum_sensitivity`` from lesson 01). Guarantee: ε-DP under the chosen relation.
+    The bounds must be chosen *without looking at the data*; values outside are clipped, which
+    biases the answer but is what makes the sensitivity finite.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty, not 1-D or holds NaN; ``lower >= upper``; ``epsilon <= 0``;
+        or ``neighbouring`` is unknown.
+    """
+    lower, upper = _check_bounds(lower, upper)
+    neighbouring = _check_neighbouring(neighbouring)
+    epsilon = check_epsilon(epsilon)
+    clipped = clamp(values, lower=lower, upper=upper)
+    delta_1 = _sum_sensitivity(lower=lower, upper=upper, neighbouring=neighbouring)
+    return float(laplace_mechanism(float(clipped.sum()), sensitivity=delta_1, epsilon=epsilon, rng=rng))
+
+
+def private_count(values: Any, *, epsilon: float, rng: np.random.Generator | int | None = None) -> float:
+    """ε-DP count of the ones in a 0/1 database: ``sum(values) + Lap(1/ε)``.
+
+    A counting query ("how many rows satisfy P?") has sensitivity 1 under both neighbouring
+    notions: removing a row, or replacing it, changes the count by at most one. (The number of
+    *rows* ``len(values)`` is public under replace-one neighbours and has sensitivity 1 under
+    remove-one neighbours.)
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty, not 1-D or holds values other than 0/1 (or True/False),
+        or ``epsilon <= 0``.
+    """
+    epsilon = check_epsilon(epsilon)
+    arr = as_database(values, "values", binary=True)
+    return float(laplace_mechanism(float(arr.sum()), sensitivity=1.0, epsilon=epsilon, rng=rng))
+
+
+def private_mean(values: Any, *, lower: float, upper: float, epsilon: float,
+                 rng: np.random.Generator | int | None = None,
+                 neighbouring: Neighbouring = "replace") -> float:
+    """ε-DP mean of values clamped to ``[lower, upper]``.
+
+    * ``"replace"``: neighbours have the same, *public* size n, so the mean of clamped values
+      has sensitivity ``(upper − lower) / n`` and the answer is
+      ``mean(clamp(values)) + Lap((upper − lower) / (n ε))``.
+    * ``"remove"``: n itself is private (it differs between neighbours), and ``Δ = 1`` is *not*
+      a valid sensitivity for the mean (for n = 1 vs 2 the mean can move by ``upper − lower``).
+      Split the budget instead: a noisy sum (``Δ = max(|lower|, |upper|)``, ε/2, drawn first)
+      and a noisy count (``Δ = 1``, ε/2, drawn second); return
+      ``clip(noisy_sum / max(noisy_count, 1), lower, upper)`` — ε-DP by sequential
+      composition, the division and the clip are post-processing.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty, not 1-D or holds NaN; ``lower >= upper``; ``epsilon <= 0``;
+        or ``neighbouring`` is unknown.
+    """
+    lower, upper = _check_bounds(lower, upper)
+    neighbouring = _check_neighbouring(neighbouring)
+    epsilon = check_epsilon(epsilon)
+    clipped = clamp(values, lower=lower, upper=upper)
+    gen = as_rng(rng)
+    n = clipped.size
+    if neighbouring == "replace":
+        return float(laplace_mechanism(float(clipped.mean()), sensitivity=(upper - lower) / n,
+                                       epsilon=epsilon, rng=gen))
+    noisy_sum = laplace_mechanism(float(clipped.sum()), sensitivity=max(abs(lower), abs(upper)),
+                                  epsilon=epsilon / 2, rng=gen)
+    noisy_count = laplace_mechanism(float(n), sensitivity=1.0, epsilon=epsilon / 2, rng=gen)
+    return float(np.clip(noisy_sum / max(noisy_count, 1.0), lower, upper))
+
+
+# ----------------------------------------------------------------------------- Gaussian
+
+
+def gaussian_sigma_classic(*, sensitivity: float, epsilon: float, delta: float) -> float:
+    """The classic Gaussian calibration ``σ = Δ₂ √(2 ln(1.25/δ)) / ε``.
+
+    Guarantee: ``f(x) + N(0, σ²)`` is (ε, δ)-DP for L2 sensitivity Δ₂ **only when ε < 1**
+    (Dwork & Roth 2014, Thm A.1). For ε >= 1 the proof fails and the formula can give too little
+    noise; use :func:`gaussian_sigma_analytic`, which is exact for every ε and also smaller.
+
+    Raises
+    ------
+    ValueError
+        If ``epsilon <= 0`` or ``epsilon >= 1`` (pointing to the analytic Gaussian),
+        ``delta`` not in (0, 1), or ``sensitivity < 0``.
+    """
+    sensitivity = check_sensitivity(sensitivity)
+    epsilon = check_epsilon(epsilon)
+    delta = check_delta(delta)
+    if epsilon >= 1:
+        raise ValueError(
+            f"epsilon must be < 1 for the classic Gaussian mechanism (Dwork & Roth Thm A.1), got {epsilon!r}; "
+            "use gaussian_sigma_analytic (Balle & Wang 2018), which is valid for every epsilon > 0"
+        )
+    return sensitivity * math.sqrt(2.0 * math.log(1.25 / delta)) / epsilon
+
+
+def _log_ndtr_diff(a: float, eps: float, b: float) -> float:
+    """``log(Φ(a) − e^eps Φ(b))`` (``-inf`` when it is <= 0), computed in log space."""
+    x = special.log_ndtr(a)
+    y = eps + special.log_ndtr(b)
+    if y >= x:
+        return -math.inf
+    return x + math.log(-math.expm1(y - x))
+
+
+def gaussian_delta(*, sigma: float, sensitivity: float, epsilon: float) -> float:
+    """Exact δ(ε) of the Gaussian mechanism ``f(x) + N(0, σ²)`` with L2 sensitivity Δ.
+
+    ``δ(ε) = Φ(Δ/(2σ) − εσ/Δ) − e^ε Φ(−Δ/(2σ) − εσ/Δ)``  (Balle & Wang 2018, Thm 8),
+
+    the smallest δ for which the mechanism is (ε, δ)-DP. It is 0 for Δ = 0. Computed in log
+    space so that large ε does not overflow.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma <= 0``, ``epsilon < 0`` or ``sensitivity < 0``.
+    """
+    sigma = check_positive(sigma, "sigma")
+    sensitivity = check_sensitivity(sensitivity)
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(float(epsilon)) or float(epsilon) < 0:
+        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
+    epsilon = float(epsilon)
+    if sensitivity == 0:
+        return 0.0
+    r = sensitivity / (2.0 * sigma)
+    s = epsilon * sigma / sensitivity
+    return max(0.0, math.exp(_log_ndtr_diff(r - s, epsilon, -r - s)))
+
+
+def gaussian_sigma_analytic(*, sensitivity: float, epsilon: float, delta: float) -> float:
+    """The smallest σ for which ``f(x) + N(0, σ²)`` is (ε, δ)-DP (the analytic Gaussian).
+
+    Solves ``Φ(Δ/(2σ) − εσ/Δ) − e^ε Φ(−Δ/(2σ) − εσ/Δ) = δ`` for σ (the left side,
+    :func:`gaussian_delta`, decreases in σ) by Brent's method to a relative tolerance of 1e-12
+    — the same answer as Balle & Wang's Algorithm 1. Valid for every ε > 0, and smaller than
+    :func:`gaussian_sigma_classic` wherever that applies (ε < 1).
+
+    Returns
+    -------
+    float
+        σ (0.0 when ``sensitivity`` is 0).
+
+    Raises
+    ------
+    ValueError
+        If ``epsilon <= 0``, ``delta`` not in (0, 1), or ``sensitivity < 0``.
+
+    References
+    ----------
+    Balle & Wang (2018), *Improving the Gaussian mechanism for differential privacy*, ICML.
+    """
+    sensitivity = check_sensitivity(sensitivity)
+    epsilon = check_epsilon(epsilon)
+    delta = check_delta(delta)
+    if sensitivity == 0:
+        return 0.0
+    log_delta = math.log(delta)
+
+    # Work with u = σ/Δ (so sensitivity 1), then scale back: δ depends on σ and Δ only via σ/Δ.
+    def gap(u: float) -> float:
+        return _log_ndtr_diff(0.5 / u - epsilon * u, epsilon, -0.5 / u - epsilon * u) - log_delta
+
+    lo, hi = 0.1, 1.0
+    while gap(lo) < 0:
+        lo /= 10.0
+    while gap(hi) > 0:
+        hi *= 10.0
+    u = optimize.brentq(gap, lo, hi, xtol=1e-300, rtol=1e-12, maxiter=500)
+    return float(u * sensitivity)
+
+
+def gaussian_mechanism(value: float | np.ndarray, *, sensitivity: float, epsilon: float, delta: float,
+                       rng: np.random.Generator | int | None = None,
+                       calibration: Literal["analytic", "classic"] = "analytic") -> float | np.ndarray:
+    """Release ``value + N(0, σ²)`` (independent per coordinate), (ε, δ)-DP for L2 sensitivity Δ₂.
+
+    ``σ`` comes from :func:`gaussian_sigma_analytic` (default; any ε > 0) or
+    :func:`gaussian_sigma_classic` (``calibration="classic"``; ε < 1 only). For a vector-valued
+    query, Δ₂ is ``max ‖f(x) − f(x')‖₂``, often much smaller than the L1 sensitivity.
+    The draw is ``rng.normal(0.0, σ, size=np.shape(value))``.
+
+    Raises
+    ------
+    ValueError
+        On invalid ε, δ, sensitivity, a non-finite ``value``, an unknown ``calibration``, or
+        ``calibration="classic"`` with ε >= 1.
+    """
+    if calibration == "analytic":
+        sigma = gaussian_sigma_analytic(sensitivity=sensitivity, epsilon=epsilon, delta=delta)
+    elif calibration == "classic":
+        sigma = gaussian_sigma_classic(sensitivity=sensitivity, epsilon=epsilon, delta=delta)
+    else:
+        raise ValueError(f"calibration must be 'analytic' or 'classic', got {calibration!r}")
+    arr = _check_value(value)
+    gen = as_rng(rng)
+    noise = gen.normal(0.0, sigma, size=arr.shape)
+    return _add_noise(arr, noise, arr.ndim == 0)
+
+
+# ----------------------------------------------------------------------------- sensitivity
+
+
+def _lp_sensitivity(query: Callable[[np.ndarray], Any], db: Any, neighbours: Any, order: float) -> float:
+    if not callable(query):
+        raise ValueError(f"query must be a function of a database, got {type(query).__name__}")
+    base = np.atleast_1d(np.asarray(query(as_database(db)), dtype=float))
+    nbs = list(neighbours)
+    if len(nbs) == 0:
+        raise ValueError("neighbours must hold at least one neighbouring database")
+    worst = 0.0
+    for nb in nbs:
+        other = np.atleast_1d(np.asarray(query(as_database(nb, "neighbour", allow_empty=True)), dtype=float))
+        if other.shape != base.shape:
+            raise ValueError(f"query returned shape {other.shape} on a neighbour but {base.shape} on db")
+        worst = max(worst, float(np.linalg.norm((base - other).ravel(), ord=order)))
+    return worst
+
+
+def l1_sensitivity(query: Callable[[np.ndarray], Any], db: Any, neighbours: Any) -> float:
+    """Empirical L1 sensitivity ``max_{x' in neighbours} ‖f(db) − f(x')‖₁`` of a (vector) query.
+
+    This is the *local* sensitivity at ``db`` over the given neighbours (e.g. from
+    ``helpers.remove_one_neighbours(db)``); the Laplace mechanism needs the global one, the
+    maximum over every database. Calibrates :func:`laplace_mechanism`.
+
+    Raises
+    ------
+    ValueError
+        If ``query`` is not callable, ``db`` is not a non-empty 1-D array, ``neighbours`` is
+        empty, or the query's output shape differs between databases.
+    """
+    return _lp_sensitivity(query, db, neighbours, 1)
+
+
+def l2_sensitivity(query: Callable[[np.ndarray], Any], db: Any, neighbours: Any) -> float:
+    """Empirical L2 sensitivity ``max_{x' in neighbours} ‖f(db) − f(x')‖₂`` of a (vector) query.
+
+    Calibrates :func:`gaussian_mechanism`. For a query with d outputs that each move by at most
+    c, ``Δ₂ <= c √d`` while ``Δ₁`` can be ``c d``. See :func:`l1_sensitivity` for the raises.
+    """
+    return _lp_sensitivity(query, db, neighbours, 2)

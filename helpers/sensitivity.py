@@ -1,0 +1,382 @@
+"""Sensitivity of a query: empirical (local) versus global, and the differencing attack (lesson 01).
+
+The *global* L1 sensitivity of a query ``f`` is the largest change one person can cause,
+over **every** database and every neighbour of it (Dwork, McSherry, Nissim & Smith 2006):
+
+.. math:: \\Delta f = \\max_{D \\simeq D'} \\lVert f(D) - f(D') \\rVert_1 .
+
+It is a property of the query (and of the value bounds and the neighbour relation),
+not of the data, and it is what the Laplace and Gaussian mechanisms are calibrated to.
+
+The *empirical* sensitivity at one database ``D`` maximises only over the neighbours of
+that ``D``; it is the *local* sensitivity ``LS_f(D)`` (Nissim, Raskhodnikova & Smith 2007)
+restricted to the neighbours we enumerate. It can be much smaller than ``Δf`` (the
+threshold query's is 0 almost everywhere although ``Δf = 1``), and it depends on the data,
+so calibrating noise to it leaks information. The original Udacity/OpenMined notebooks
+called the empirical value at one random database "the sensitivity"; it is only a lower
+bound on the global sensitivity.
+
+Global sensitivities (``neighbours="remove"``: add/remove one person, sizes differ by one;
+``neighbours="replace"``: change one person's value, size ``n`` fixed), values in ``[lo, hi]``:
+
+===============  =========================  ======================
+query            remove-one                 replace-one
+===============  =========================  ======================
+count            1                          1
+histogram (L1)   1                          2
+sum              max(|lo|, |hi|)            hi - lo
+mean (n rows)    (hi - lo) / n              (hi - lo) / n
+max              hi - lo                    hi - lo
+threshold 1[·]   1                          1
+===============  =========================  ======================
+
+Introduced in lesson 01 (``01_sensitivity``); lesson 03 calibrates noise with these values.
+
+References
+----------
+C. Dwork, F. McSherry, K. Nissim, A. Smith. "Calibrating Noise to Sensitivity in Private
+Data Analysis." TCC 2006.
+K. Nissim, S. Raskhodnikova, A. Smith. "Smooth Sensitivity and Sampling in Private Data
+Analysis." STOC 2007.
+C. Dwork, A. Roth. "The Algorithmic Foundations of Differential Privacy." 2014, §3.3.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._validation import as_database, check_positive_int
+from .databases import remove_one_neighbours, replace_one_neighbours
+
+__all__ = [
+    "empirical_sensitivity",
+    "count_sensitivity",
+    "histogram_sensitivity",
+    "sum_sensitivity",
+    "mean_sensitivity",
+    "max_sensitivity",
+    "threshold_sensitivity",
+    "differencing_attack",
+]
+
+_NEIGHBOURS = ("remove", "replace")
+
+
+def _check_neighbours(neighbours: Any) -> str:
+    if neighbours not in _NEIGHBOURS:
+        raise ValueError(f"neighbours must be 'remove' or 'replace', got {neighbours!r}")
+    return str(neighbours)
+
+
+def _check_bounds(lo: Any, hi: Any) -> tuple[float, float]:
+    for name, value in (("lo", lo), ("hi", hi)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if float(lo) > float(hi):
+        raise ValueError(f"lo must be <= hi, got lo={lo!r} > hi={hi!r}")
+    return float(lo), float(hi)
+
+
+def _query_value(query: Callable[[np.ndarray], Any], db: np.ndarray) -> np.ndarray:
+    value = np.asarray(query(db), dtype=float)
+    if value.ndim > 1:
+        raise ValueError(f"query must return a number or a 1-D vector, got shape {value.shape}")
+    return value
+
+
+def empirical_sensitivity(
+    query: Callable[[np.ndarray], Any],
+    db: Any,
+    *,
+    neighbours: str = "remove",
+    norm: float = 1,
+) -> float:
+    """The largest change of ``query`` between ``db`` and any one of its neighbours.
+
+    .. math:: \\widehat{\\Delta} f(D) = \\max_{D' \\in N(D)} \\lVert f(D) - f(D') \\rVert_p
+
+    where ``N(D)`` is the set of remove-one neighbours (``n`` databases of ``n - 1`` rows)
+    or replace-one neighbours (bit ``i`` flipped, ``n`` databases) of ``D``.
+
+    This is a *local* quantity: it depends on ``db``. It is a lower bound on the global
+    sensitivity ``Δf`` (the maximum of this over all databases), never a substitute for it:
+    noise calibrated to it is not differentially private (Nissim, Raskhodnikova & Smith 2007).
+
+    Parameters
+    ----------
+    query
+        A function of one 1-D database returning a number or a 1-D vector
+        (``np.sum``, ``np.mean``, ``lambda d: float(d.sum() > 5)``, a histogram ...).
+    db
+        The 1-D database (``n >= 1`` rows; 0/1 values for ``neighbours="replace"``).
+    neighbours
+        ``"remove"`` (remove one person) or ``"replace"`` (flip one person's bit).
+    norm
+        The norm ``p`` of the change: ``1`` (default, for the Laplace mechanism), ``2``
+        (for the Gaussian mechanism) or ``numpy.inf``.
+
+    Returns
+    -------
+    float
+        ``max_i ||query(db) - query(neighbour_i)||_p`` (``0.0`` if no neighbour changes the answer).
+
+    Raises
+    ------
+    ValueError
+        If ``db`` is not a valid database, ``neighbours`` is not ``"remove"``/``"replace"``,
+        ``norm`` is not 1, 2 or inf, or the query returns arrays of different shapes.
+
+    Examples
+    --------
+    >>> empirical_sensitivity(np.sum, np.array([1, 0, 1]))
+    1.0
+    >>> empirical_sensitivity(np.sum, np.array([0, 0, 0]))   # global sensitivity is still 1
+    0.0
+    """
+    neighbours = _check_neighbours(neighbours)
+    if norm not in (1, 2, np.inf):
+        raise ValueError(f"norm must be 1, 2 or numpy.inf, got {norm!r}")
+    arr = as_database(db, binary=(neighbours == "replace"))
+    rows = remove_one_neighbours(arr) if neighbours == "remove" else replace_one_neighbours(arr)
+    base = _query_value(query, arr)
+    largest = 0.0
+    for row in rows:
+        value = _query_value(query, row)
+        if value.shape != base.shape:
+            raise ValueError(f"query returned shape {value.shape} on a neighbour but {base.shape} on db")
+        change = np.atleast_1d(base - value)
+        largest = max(largest, float(np.linalg.norm(change, ord=norm)))
+    return largest
+
+
+def count_sensitivity(*, neighbours: str = "remove") -> float:
+    """Global sensitivity of a counting query ``#{i : predicate(row_i)}``: 1.
+
+    Adding, removing or changing one person changes the count by at most one, for either
+    neighbour relation (Dwork & Roth 2014, Example 3.1).
+
+    Parameters
+    ----------
+    neighbours
+        ``"remove"`` or ``"replace"``.
+
+    Returns
+    -------
+    float
+        ``1.0``.
+
+    Raises
+    ------
+    ValueError
+        If ``neighbours`` is not ``"remove"`` or ``"replace"``.
+    """
+    _check_neighbours(neighbours)
+    return 1.0
+
+
+def histogram_sensitivity(*, neighbours: str = "remove") -> float:
+    """Global L1 sensitivity of a histogram (counts of disjoint bins).
+
+    Removing a person lowers one bin by 1 (``Δ = 1``); replacing a person moves them from
+    one bin to another, lowering one bin and raising another (``Δ = 2``) (Dwork & Roth 2014,
+    Example 3.2, stated there for add/remove).
+
+    Parameters
+    ----------
+    neighbours
+        ``"remove"`` or ``"replace"``.
+
+    Returns
+    -------
+    float
+        ``1.0`` for ``"remove"``, ``2.0`` for ``"replace"``.
+
+    Raises
+    ------
+    ValueError
+        If ``neighbours`` is not ``"remove"`` or ``"replace"``.
+    """
+    return 1.0 if _check_neighbours(neighbours) == "remove" else 2.0
+
+
+def sum_sensitivity(*, lo: float, hi: float, neighbours: str = "remove") -> float:
+    """Global sensitivity of the sum of values clipped to ``[lo, hi]``.
+
+    * remove-one: the removed value ``x_i`` changes the sum by ``|x_i|``, so
+      ``Δ = max(|lo|, |hi|)``;
+    * replace-one: ``x_i`` becomes ``x_i'``, a change of ``|x_i - x_i'| <= hi - lo``.
+
+    For bits (``lo=0, hi=1``) both are 1.
+
+    Parameters
+    ----------
+    lo, hi
+        Public bounds on every value, ``lo <= hi`` (values outside must be clipped first).
+    neighbours
+        ``"remove"`` or ``"replace"``.
+
+    Returns
+    -------
+    float
+        The global L1 sensitivity.
+
+    Raises
+    ------
+    ValueError
+        If ``lo`` or ``hi`` is not finite, ``lo > hi``, or ``neighbours`` is unknown.
+    """
+    neighbours = _check_neighbours(neighbours)
+    lo, hi = _check_bounds(lo, hi)
+    return max(abs(lo), abs(hi)) if neighbours == "remove" else hi - lo
+
+
+def mean_sensitivity(*, n: int, lo: float, hi: float, neighbours: str = "remove") -> float:
+    """Global sensitivity of the mean of ``n`` values clipped to ``[lo, hi]``: ``(hi - lo) / n``.
+
+    * replace-one (``n`` fixed and public): changing ``x_i`` to ``x_i'`` moves the mean by
+      ``|x_i - x_i'| / n <= (hi - lo) / n``;
+    * remove-one, ``D`` with ``n >= 2`` rows and ``D_{-i}`` with ``n - 1``: the means differ by
+      ``|x_i - mean(D_{-i})| / n <= (hi - lo) / n``.
+
+    The numbers agree, but under remove-one the size ``n`` is itself private (it changes
+    with the person), and over *all* database sizes the worst case is the smallest one
+    (``n = 2`` gives ``(hi - lo) / 2``). That is why unbounded-DP libraries release a noisy
+    sum and a noisy count instead of calibrating a mean to a data-dependent ``n``.
+
+    Parameters
+    ----------
+    n
+        Number of rows of the (larger) database: ``>= 1`` for replace-one, ``>= 2`` for
+        remove-one (the mean of the empty database is undefined).
+    lo, hi
+        Public bounds on every value, ``lo <= hi``.
+    neighbours
+        ``"remove"`` or ``"replace"``.
+
+    Returns
+    -------
+    float
+        ``(hi - lo) / n``.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not an integer >= 1 (>= 2 for ``"remove"``), ``lo``/``hi`` are not finite,
+        ``lo > hi``, or ``neighbours`` is unknown.
+
+    References
+    ----------
+    Dwork & Roth (2014) §3.3; J. P. Near, C. Abuah, "Programming Differential Privacy" (2021), ch. "Sensitivity".
+    """
+    neighbours = _check_neighbours(neighbours)
+    n = check_positive_int(n, "n")
+    if neighbours == "remove" and n < 2:
+        raise ValueError(f"n must be >= 2 for remove-one neighbours (the mean of 0 rows is undefined), got {n}")
+    lo, hi = _check_bounds(lo, hi)
+    return (hi - lo) / n
+
+
+def max_sensitivity(*, lo: float, hi: float, neighbours: str = "remove") -> float:
+    """Global sensitivity of the maximum of values in ``[lo, hi]``: ``hi - lo``.
+
+    The database ``[lo, ..., lo, hi]`` has maximum ``hi``; removing (or replacing by ``lo``)
+    the single ``hi`` drops it to ``lo``. No change can do more. The empirical value at a
+    typical database is usually 0 (the maximum is attained twice) — a local, not global, fact.
+
+    Parameters
+    ----------
+    lo, hi
+        Public bounds on every value, ``lo <= hi``.
+    neighbours
+        ``"remove"`` (databases of >= 2 rows) or ``"replace"``.
+
+    Returns
+    -------
+    float
+        ``hi - lo``.
+
+    Raises
+    ------
+    ValueError
+        If ``lo`` or ``hi`` is not finite, ``lo > hi``, or ``neighbours`` is unknown.
+    """
+    _check_neighbours(neighbours)
+    lo, hi = _check_bounds(lo, hi)
+    return hi - lo
+
+
+def threshold_sensitivity(*, neighbours: str = "remove") -> float:
+    """Global sensitivity of a threshold query ``1[sum(D) > t]``: 1.
+
+    The answer is 0 or 1, and the database whose sum is exactly ``t + 1`` flips to 0 when one
+    person with a 1 leaves. At every other database the empirical (local) sensitivity is 0,
+    which is why the empirical value "flips" between 0 and 1 from one database to the next.
+
+    Parameters
+    ----------
+    neighbours
+        ``"remove"`` or ``"replace"``.
+
+    Returns
+    -------
+    float
+        ``1.0``.
+
+    Raises
+    ------
+    ValueError
+        If ``neighbours`` is not ``"remove"`` or ``"replace"``.
+    """
+    _check_neighbours(neighbours)
+    return 1.0
+
+
+def differencing_attack(query: Callable[[np.ndarray], Any], db: Any, *, index: int) -> float:
+    """Recover person ``index``'s value from two exact aggregate answers.
+
+    .. math:: x_{index} = f(D) - f(D_{-index})
+
+    for the sum query ``f = sum`` (and ``n`` times it for ``f = mean`` up to the change in
+    ``n``). Two innocent-looking queries — "how many people have the disease?" and "how many,
+    not counting person 10?" — reveal person 10's bit exactly. Differential privacy stops
+    this by making ``f(D)`` and ``f(D_{-index})`` indistinguishable.
+
+    Parameters
+    ----------
+    query
+        A function of a 1-D database returning a number (``np.sum``).
+    db
+        The 1-D database, ``n >= 2`` rows.
+    index
+        The targeted person, ``0 <= index < n``.
+
+    Returns
+    -------
+    float
+        ``query(db) - query(db without row index)``.
+
+    Raises
+    ------
+    ValueError
+        If ``db`` is not a valid database with >= 2 rows, ``index`` is not an integer in
+        ``[0, n)``, or ``query`` does not return a single number.
+
+    References
+    ----------
+    D. E. Denning, "Secure statistical databases with random sample queries", ACM TODS 1980
+    (the tracker attacks); Dwork & Roth (2014) §1.
+    """
+    arr = as_database(db)
+    if arr.size < 2:
+        raise ValueError(f"db must have at least 2 rows for a differencing attack, got {arr.size}")
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < arr.size:
+        raise ValueError(f"index must be an integer in [0, {arr.size}), got {index!r}")
+    with_person = _query_value(query, arr)
+    without = _query_value(query, np.delete(arr, int(index)))
+    if with_person.ndim != 0 or without.ndim != 0:
+        raise ValueError("query must return a single number for a differencing attack")
+    return float(with_person - without)
