@@ -41,7 +41,7 @@ from .reconstruction import *  # noqa: F401,F403
 from .randomized_response import *  # noqa: F401,F403
 from .mechanisms import *  # noqa: F401,F403
 from .composition import *  # noqa: F401,F403
-from .accounting import *  # noqa: F401,F403
+from . import accounting  # noqa: F401  (generic names such as `epsilon`: use H.accounting.epsilon)
 
 __version__ = "0.1.0"
 

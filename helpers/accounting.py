@@ -286,6 +286,21 @@ def rdp_subsampled_gaussian(
     return np.array([_rdp_one_order(q, sigma, float(a)) for a in alphas], dtype=float)
 
 
+def _conversion(rho: np.ndarray, alphas: np.ndarray, delta: float, conversion: str) -> np.ndarray:
+    """Per-order ε of the classic or improved conversion (inf where rho is inf)."""
+    eps = np.full(alphas.shape, np.inf)
+    finite_a = np.isfinite(alphas)
+    ok = np.isfinite(rho) & finite_a
+    a, r = alphas[ok], rho[ok]
+    if conversion == "classic":
+        eps[ok] = r + math.log(1.0 / delta) / (a - 1.0)
+    else:
+        eps[ok] = r + np.log1p(-1.0 / a) - (math.log(delta) + np.log(a)) / (a - 1.0)
+    inf_a = ~finite_a & np.isfinite(rho)
+    eps[inf_a] = rho[inf_a]  # limit alpha -> inf of both formulas
+    return eps
+
+
 def rdp_to_epsilon(
     rdp: Iterable[float], orders: Iterable[float], *, delta: float, conversion: str = "improved"
 ) -> tuple[float, float]:
@@ -302,9 +317,11 @@ def rdp_to_epsilon(
 
     Guarantee: a mechanism that is :math:`(\alpha, \rho(\alpha))`-RDP at every listed order is
     :math:`(\varepsilon, \delta)`-DP with the returned :math:`\varepsilon`. Orders with
-    :math:`\rho = \infty` are skipped; an order with :math:`\rho = 0` gives :math:`\varepsilon = 0`
-    (identical output distributions); :math:`\alpha = \infty` uses the limit
-    :math:`\varepsilon = \rho(\infty)`. ε is clipped at 0. No warning is issued when the best order
+    :math:`\rho = \infty` are skipped; :math:`\alpha = \infty` uses the limit
+    :math:`\varepsilon = \rho(\infty)`. An order with :math:`\rho \le -\log(1-\delta^2)` (in particular
+    :math:`\rho = 0`, identical output distributions) gives :math:`\varepsilon = 0`: total variation
+    is at most :math:`\sqrt{1 - e^{-\mathrm{KL}}}` and :math:`\mathrm{KL} \le \rho(\alpha)` (as in
+    dp-accounting). ε is clipped at 0. No warning is issued when the best order
     is at the edge of the grid: widen ``orders`` if ``best_order`` is ``min`` or ``max(orders)``.
 
     Parameters
@@ -341,17 +358,10 @@ def rdp_to_epsilon(
     if (rho < 0).any():
         raise ValueError(f"rdp must be >= 0 at every order, got {rho[rho < 0][:5].tolist()}")
 
-    eps = np.full(alphas.shape, np.inf)
-    finite_a = np.isfinite(alphas)
-    ok = np.isfinite(rho) & finite_a
-    a, r = alphas[ok], rho[ok]
-    if conversion == "classic":
-        eps[ok] = r + math.log(1.0 / delta) / (a - 1.0)
-    else:
-        eps[ok] = r + np.log1p(-1.0 / a) - (math.log(delta) + np.log(a)) / (a - 1.0)
-    inf_a = ~finite_a & np.isfinite(rho)
-    eps[inf_a] = rho[inf_a]  # limit alpha -> inf of both formulas
-    eps[rho == 0] = 0.0  # D_alpha = 0 means identical distributions: (0, 0)-DP
+    eps = _conversion(rho, alphas, delta, conversion)
+    # Total variation <= sqrt(1 - exp(-KL)) and KL <= rho(alpha) for alpha > 1, so rho <= -log(1 - delta^2)
+    # already gives (0, delta)-DP (used by dp-accounting; covers rho = 0, identical distributions).
+    eps[rho <= -math.log1p(-(delta**2))] = 0.0
     if not np.isfinite(eps).any():
         return math.inf, math.nan
     best = int(np.argmin(eps))
@@ -430,7 +440,8 @@ def noise_multiplier(
 
     Even infinite noise leaves a floor :math:`\min_\alpha \log\frac{\alpha-1}{\alpha} -
     \frac{\log\delta+\log\alpha}{\alpha-1}` (improved) or :math:`\min_\alpha\log(1/\delta)/(\alpha-1)`
-    (classic) from the conversion over a finite grid of orders; targets at or below it raise.
+    (classic) from the conversion over a finite grid of orders; targets at or below it raise
+    (they could only be met by absurd noise that pushes the RDP under :math:`\delta^2`).
 
     Parameters
     ----------
@@ -472,15 +483,13 @@ def noise_multiplier(
             noise_multiplier=sigma, sample_rate=q, steps=steps, delta=delta, conversion=conversion, orders=alphas
         )
 
-    finite = alphas[np.isfinite(alphas)]
-    if finite.size:
-        floor = rdp_to_epsilon(np.full(finite.shape, 1e-300), finite, delta=delta, conversion=conversion)[0]
-    else:
-        floor = 0.0
+    # Limit sigma -> inf of the conversion formula (rho -> 0), before the delta^2 rule kicks in.
+    floor = float(np.min(_conversion(np.zeros(alphas.shape), alphas, delta, conversion)))
     if target <= floor:
         raise ValueError(
             f"target_epsilon={target!r} is unreachable: with delta={delta!r} and these orders "
-            f"(largest {float(alphas.max()):g}) even infinite noise gives epsilon >= {floor:.4g}; "
+            f"(largest {float(alphas.max()):g}) the RDP-to-DP conversion never goes below {floor:.4g}, "
+            "short of noise so large that the RDP falls under delta**2; "
             "raise target_epsilon or delta, or add larger orders"
         )
     lo, hi = 0.0, 1.0

@@ -1,0 +1,84 @@
+"""How long each solution notebook takes, by default and in quick mode, and how long grading one
+student's notebooks takes. Prints a table; asserts nothing (targets: Part I notebooks < 60 s by
+default and < 15 s quick; later lessons < 3 min by default).
+
+    python benchmarks/course_runtime.py [LESSON ...] [--no-default] [--no-grade]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.paths import SOLUTIONS, resolve_lessons  # noqa: E402
+
+
+def run_notebook(path: Path, *, quick: bool) -> tuple[float, int]:
+    """Execute a notebook in a scratch copy of its folder; return (seconds, cells with errors)."""
+    nb = nbformat.read(str(path), as_version=4)
+    env_before = dict(os.environ)
+    os.environ["COURSE_QUICK"] = "1" if quick else "0"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(path.parent, Path(tmp) / path.parent.name)
+            client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                                    resources={"metadata": {"path": str(Path(tmp) / path.parent.name)}})
+            start = time.perf_counter()
+            client.execute()
+            seconds = time.perf_counter() - start
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    errors = sum(1 for c in nb.cells if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", [])))
+    return seconds, errors
+
+
+def grade_one_student(lessons: list[str]) -> float:
+    from autograder.grade import grade_class
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for lesson in lessons:
+            dest = Path(tmp) / "subs" / "student" / lesson
+            dest.mkdir(parents=True)
+            shutil.copy(SOLUTIONS / lesson / f"{lesson}.ipynb", dest / f"{lesson}.ipynb")
+        start = time.perf_counter()
+        grade_class(Path(tmp) / "subs", out=Path(tmp) / "out", lessons=lessons)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lessons", nargs="*")
+    parser.add_argument("--no-default", action="store_true", help="skip the default-settings runs")
+    parser.add_argument("--no-grade", action="store_true", help="skip timing `autograder grade`")
+    args = parser.parse_args()
+    lessons = resolve_lessons(args.lessons or None)
+    rows = []
+    for lesson in lessons:
+        path = SOLUTIONS / lesson / f"{lesson}.ipynb"
+        quick, quick_err = run_notebook(path, quick=True)
+        default, default_err = (float("nan"), 0) if args.no_default else run_notebook(path, quick=False)
+        rows.append((lesson, default, quick, default_err + quick_err))
+        print(f"{lesson:<28} default {default:7.1f} s   quick {quick:6.1f} s   cells with errors: {default_err + quick_err}",
+              flush=True)
+    if not args.no_grade:
+        part1 = [lesson for lesson in lessons if lesson[:2] in {"01", "02", "03"}]
+        if part1:
+            seconds = grade_one_student(part1)
+            print(f"`python -m autograder grade` of one student's {len(part1)} Part I notebooks "
+                  f"(new gradebook included): {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""DP-SGD speed and accuracy figures (prints; no asserts).
+
+Speed: the cost of one training step of Tramèr & Boneh's end-to-end CNN on 28×28 images,
+as a ratio to a plain (non-private) SGD step, for
+
+* ours, book-keeping (``helpers.dpsgd.DPSGD(method="bookkeeping")``, Bu et al. 2023),
+* ours, ghost clipping (``method="ghost"``: norms, then one weighted backward; Li et al. 2021),
+* ours, torch.func vmap (``helpers.dpsgd.dp_sgd_step``),
+* Opacus 1.6 ``GradSampleModule`` in "hooks" and "functorch" modes + ``DPOptimizer``,
+* the naive loop (one backward per example, ``per_sample_gradients_loop``),
+
+at batch 256 and 2048 with ``torch.set_num_threads(2)``. Target: ours <= 1.6x plain.
+
+Accuracy (``--accuracy``): the Tramèr & Boneh recipe on full Fashion-MNIST — Poisson batches
+of expected size 2048, SGD lr 4, momentum 0.9, C = 0.1, σ = 2.15, 40 epochs — which they
+report at 86.5% test accuracy for ε = 2.61 (improved RDP conversion; 3.00 classic), δ = 1e-5.
+Needs Fashion-MNIST locally (``helpers.data.load_fashion_mnist``; Debian:
+``apt-get install dataset-fashion-mnist``). About 7 minutes of 2 cores.
+
+Usage::
+
+    python benchmarks/dpsgd.py               # speed table
+    python benchmarks/dpsgd.py --accuracy    # + the 40-epoch accuracy baseline
+    python benchmarks/dpsgd.py --accuracy --epochs 5   # shorter accuracy run
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from helpers import dpsgd as D  # noqa: E402
+
+
+def _opacus_step(mode: str, batch: int):
+    from opacus import GradSampleModule
+    from opacus.optimizers import DPOptimizer
+
+    model = GradSampleModule(D.tramer_boneh_cnn(), force_functorch=(mode == "functorch"))
+    opt = DPOptimizer(torch.optim.SGD(model.parameters(), lr=0.1), noise_multiplier=1.0, max_grad_norm=1.0,
+                      expected_batch_size=batch)
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def speed(batches=(256, 2048), repeats: int = 7) -> None:
+    """Interleaved timing: every round runs each method once, so load from other processes hits
+    all methods alike; the ratio is the median over rounds of (method time / plain time that round)."""
+    torch.set_num_threads(2)
+    warnings.filterwarnings("ignore")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; model: Tramèr & Boneh CNN "
+          f"({sum(p.numel() for p in D.tramer_boneh_cnn().parameters()):,} parameters); "
+          f"median of {repeats} interleaved rounds")
+    print(f"{'method':34s}" + "".join(f"{'B=' + str(b):>22s}" for b in batches))
+    rows: dict[str, list[str]] = {}
+    for b in batches:
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(b, 1, 28, 28, generator=g)
+        y = torch.randint(0, 10, (b,), generator=g)
+        torch.manual_seed(0)
+        plain_model = D.tramer_boneh_cnn()
+        plain_opt = torch.optim.SGD(plain_model.parameters(), lr=0.1)
+
+        def plain():
+            plain_opt.zero_grad(set_to_none=True)
+            F.cross_entropy(plain_model(x), y).backward()
+            plain_opt.step()
+
+        methods = {"plain SGD step": plain}
+        for method in ("bookkeeping", "ghost"):
+            m = D.tramer_boneh_cnn()
+            dp = D.DPSGD(m, F.cross_entropy, torch.optim.SGD(m.parameters(), lr=0.1), max_norm=1.0,
+                         noise_multiplier=1.0, expected_batch_size=b, generator=torch.Generator().manual_seed(1),
+                         method=method)
+            methods[f"ours, {method}"] = (lambda dp=dp: dp.step(x, y))
+        m_v = D.tramer_boneh_cnn()
+        opt_v = torch.optim.SGD(m_v.parameters(), lr=0.1)
+        gen_v = torch.Generator().manual_seed(2)
+        methods["ours, vmap (dp_sgd_step)"] = lambda: D.dp_sgd_step(
+            m_v, F.cross_entropy, x, y, optimizer=opt_v, max_norm=1.0, noise_multiplier=1.0,
+            expected_batch_size=b, generator=gen_v)
+        for mode in ("hooks", "functorch"):
+            step = _opacus_step(mode, b)
+            methods[f"Opacus {mode}"] = (lambda step=step: step(x, y))
+        for fn in methods.values():  # warm-up
+            fn()
+        times: dict[str, list[float]] = {k: [] for k in methods}
+        for _ in range(repeats):
+            for name, fn in methods.items():
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+        m_l = D.tramer_boneh_cnn()
+        t0 = time.perf_counter()
+        D.clip_gradients(D.per_sample_gradients_loop(m_l, F.cross_entropy, x, y), max_norm=1.0)
+        t_loop = time.perf_counter() - t0
+        plain_t = times["plain SGD step"]
+        for name, ts in times.items():
+            ratio = statistics.median(t / p for t, p in zip(ts, plain_t))
+            rows.setdefault(name, []).append(f"{statistics.median(ts) * 1e3:8.1f} ms {ratio:5.2f}x")
+        rows.setdefault("naive loop (per-example backward)", []).append(
+            f"{t_loop * 1e3:8.0f} ms {t_loop / statistics.median(plain_t):5.1f}x")
+    for name, cells in rows.items():
+        print(f"{name:34s}" + "".join(f"{c:>22s}" for c in cells))
+
+
+def accuracy(epochs: int = 40, batch: int = 2048, lr: float = 4.0, momentum: float = 0.9, max_norm: float = 0.1,
+             sigma: float = 2.15, delta: float = 1e-5, seed: int = 0) -> None:
+    from tqdm.auto import tqdm
+
+    from helpers import accounting
+    from helpers.data import load_fashion_mnist
+
+    torch.set_num_threads(2)
+    (xtr, ytr), (xte, yte) = load_fashion_mnist(download=False)
+    # Tramèr & Boneh normalise with the training mean/std (data-independent constants would do as well)
+    mean, std = 0.2860, 0.3530
+    def prep(x): return ((torch.as_tensor(x, dtype=torch.float32) / 255.0 - mean) / std).unsqueeze(1)
+    xtr_t, xte_t = prep(xtr), prep(xte)
+    ytr_t, yte_t = torch.as_tensor(ytr, dtype=torch.long), torch.as_tensor(yte, dtype=torch.long)
+    n = xtr_t.shape[0]
+    q = batch / n
+    steps_per_epoch = n // batch
+    torch.manual_seed(seed)
+    model = D.tramer_boneh_cnn()
+    gen = torch.Generator().manual_seed(seed)
+    dp = D.DPSGD(model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum),
+                 max_norm=max_norm, noise_multiplier=sigma, expected_batch_size=batch, generator=gen)
+    t0 = time.perf_counter()
+    for epoch in tqdm(range(epochs), desc="Fashion-MNIST DP-SGD"):
+        model.train()
+        for idx in D.poisson_batches(n, sample_rate=q, steps=steps_per_epoch, generator=gen):
+            dp.step(xtr_t[idx], ytr_t[idx])
+        if (epoch + 1) % 5 == 0 or epoch + 1 == epochs:
+            acc = D.accuracy(model, xte_t, yte_t)
+            print(f"epoch {epoch + 1:3d}: test accuracy {acc:.4f}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    eps_i = accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=dp.steps, delta=delta)
+    eps_c = accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=dp.steps, delta=delta, conversion="classic")
+    print(f"RESULT Fashion-MNIST end-to-end CNN: test accuracy {D.accuracy(model, xte_t, yte_t):.4f} after "
+          f"{dp.steps} steps, ε = {eps_i:.2f} (improved RDP) / {eps_c:.2f} (classic), δ = {delta:g}; "
+          f"{time.perf_counter() - t0:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accuracy", action="store_true", help="also run the Fashion-MNIST accuracy baseline")
+    parser.add_argument("--only-accuracy", action="store_true", help="skip the speed table")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    if not args.only_accuracy:
+        speed(repeats=args.repeats)
+    if args.accuracy or args.only_accuracy:
+        accuracy(epochs=args.epochs)
+
+
+if __name__ == "__main__":
+    main()

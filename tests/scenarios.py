@@ -1,0 +1,183 @@
+"""Build the submissions that probe the grader: a perfect student, a blank one, a cheat, a looper.
+
+Every scenario starts from the *released* student notebook (what students really get, Colab cell
+included) and fills answer cells with the solution's code, matched by nbgrader grade id.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograder.paths import LESSONS, SOLUTIONS
+
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
+@dataclass
+class Exercise:
+    answer_id: str
+    function: str
+    reference: str
+    tests_id: str
+    points: float
+    solution_source: str
+
+
+def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _is_answer(cell: nbformat.NotebookNode) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("solution") and not meta.get("grade")
+
+
+def _is_tests(cell: nbformat.NotebookNode) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def _function_name(source: str) -> str:
+    match = re.search(r"^def (\w+)\(", source, re.MULTILINE)
+    if not match:
+        raise AssertionError(f"answer cell defines no top-level function:\n{source[:200]}")
+    return match.group(1)
+
+
+def load_solution(lesson: str) -> nbformat.NotebookNode:
+    return nbformat.read(str(SOLUTIONS / lesson / f"{lesson}.ipynb"), as_version=4)
+
+
+def load_released(lesson: str) -> nbformat.NotebookNode:
+    return nbformat.read(str(LESSONS / lesson / f"{lesson}.ipynb"), as_version=4)
+
+
+def exercises(lesson: str) -> list[Exercise]:
+    """The autograded exercises of a lesson, in order: answer cell, then its test cell."""
+    nb = load_solution(lesson)
+    found: list[Exercise] = []
+    pending: nbformat.NotebookNode | None = None
+    for cell in nb.cells:
+        if _is_answer(cell):
+            pending = cell
+        elif _is_tests(cell):
+            if pending is None:
+                raise AssertionError(f"{lesson}: test cell {_grade_id(cell)} has no answer cell before it")
+            reference = pending.metadata.get("course", {}).get("reference")
+            if not reference:
+                raise AssertionError(f"{lesson}: answer cell {_grade_id(pending)} has no metadata.course.reference")
+            found.append(Exercise(
+                answer_id=_grade_id(pending), function=_function_name(pending.source), reference=reference,
+                tests_id=_grade_id(cell), points=float(cell.metadata.nbgrader["points"]),
+                solution_source=SOLUTION_MARKERS.sub("", pending.source),
+            ))
+            pending = None
+    return found
+
+
+def written_answers(lesson: str) -> dict[str, str]:
+    nb = load_solution(lesson)
+    return {_grade_id(c): c.source for c in nb.cells
+            if c.cell_type == "markdown" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+
+
+def perfect(lesson: str) -> nbformat.NotebookNode:
+    """The released notebook with every answer (code and written) filled in from the solution."""
+    nb = load_released(lesson)
+    by_id = {e.answer_id: e.solution_source for e in exercises(lesson)}
+    written = written_answers(lesson)
+    for cell in nb.cells:
+        gid = _grade_id(cell)
+        if gid in by_id:
+            cell.source = by_id[gid]
+        elif gid in written:
+            cell.source = written[gid]
+    return nb
+
+
+def _index(nb: nbformat.NotebookNode, grade_id: str) -> int:
+    for i, cell in enumerate(nb.cells):
+        if _grade_id(cell) == grade_id:
+            return i
+    raise KeyError(grade_id)
+
+
+WRONG_BODY = "def {name}(*args, **kwargs):\n    return None  # a wrong answer\n"
+DELEGATE_BODY = (
+    "import importlib as _importlib\n\n"
+    "def {name}(*args, **kwargs):\n"
+    "    # 'solves' the exercise by calling the course's reference implementation\n"
+    "    module, _, attr = {reference!r}.rpartition('.')\n"
+    "    return getattr(_importlib.import_module(module), attr)(*args, **kwargs)\n"
+)
+HIDE_TRACEBACKS = (
+    "# try to hide failures from the grader\n"
+    "get_ipython().showtraceback = lambda *args, **kwargs: None\n"
+    "get_ipython().showsyntaxerror = lambda *args, **kwargs: None\n"
+)
+INFINITE_LOOP = "while True:  # an infinite loop\n    pass\n"
+SWALLOW_INTERRUPT = (
+    "import time as _time\n"
+    "while True:  # an infinite loop that ignores the grader's interrupt\n"
+    "    try:\n"
+    "        _time.sleep(0.05)\n"
+    "    except KeyboardInterrupt:\n"
+    "        pass\n"
+)
+
+
+def mixed(lesson: str) -> tuple[nbformat.NotebookNode, float]:
+    """A student who cheats and stumbles in every way at once; returns the notebook and its fair score.
+
+    * the first answer cell also overrides ``showtraceback`` (hiding every later failure);
+    * exercise 1: wrong answer, and its test cell deleted (must be restored: 0 points);
+    * exercise 2: delegates to the reference implementation (0 points);
+    * exercise 3: wrong answer, and its test cell edited to print "passed" (restored: 0 points);
+    * exercise 4: an infinite loop (cut off: 0 points; the rest still graded);
+    * exercise 5 on: correct, exercise 5's answer cell copied (same ids) right after itself.
+    Fair score: the points of exercises 5 and later.
+    """
+    ex = exercises(lesson)
+    if len(ex) < 5:
+        raise AssertionError(f"{lesson} has {len(ex)} autograded exercises; the grading tests need at least 5")
+    nb = perfect(lesson)
+    e1, e2, e3, e4, e5 = ex[:5]
+    first = nb.cells[_index(nb, e1.answer_id)]
+    first.source = HIDE_TRACEBACKS + "\n" + WRONG_BODY.format(name=e1.function)
+    del nb.cells[_index(nb, e1.tests_id)]
+    nb.cells[_index(nb, e2.answer_id)].source = DELEGATE_BODY.format(name=e2.function, reference=e2.reference)
+    nb.cells[_index(nb, e3.answer_id)].source = WRONG_BODY.format(name=e3.function)
+    nb.cells[_index(nb, e3.tests_id)].source = 'print("all tests passed")'
+    nb.cells[_index(nb, e4.answer_id)].source = INFINITE_LOOP + "\n" + e4.solution_source
+    i5 = _index(nb, e5.answer_id)
+    nb.cells.insert(i5 + 1, copy.deepcopy(nb.cells[i5]))  # same cell id, same nbgrader metadata
+    fair = sum(e.points for e in ex[4:])
+    return nb, fair
+
+
+def swallow(lesson: str) -> tuple[nbformat.NotebookNode, float]:
+    """Exercise 3's answer starts with a loop that swallows KeyboardInterrupt.
+
+    The kernel must be restarted; the exercises before it keep their points. Later exercises
+    may lose theirs (the restarted kernel lacks earlier definitions), so the fair score is a
+    range: at least exercises 1–2, at most everything but exercise 3.
+    """
+    ex = exercises(lesson)
+    nb = perfect(lesson)
+    e3 = ex[2]
+    nb.cells[_index(nb, e3.answer_id)].source = SWALLOW_INTERRUPT + "\n" + e3.solution_source
+    return nb, ex[0].points + ex[1].points
+
+
+def write(nb: nbformat.NotebookNode, submissions: Path, student: str, lesson: str) -> Path:
+    folder = submissions / student / lesson
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{lesson}.ipynb"
+    # json, not nbformat.write: nbformat would repair the duplicate ids that are the point here
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False))
+    return path

@@ -1,0 +1,162 @@
+"""The checks test cells call: kind messages, the delegation guard, honest statistics."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import helpers as H
+from helpers import checks as C
+from helpers import _validation as V
+
+
+def reference_scale(*, sensitivity: float, epsilon: float) -> float:
+    return sensitivity / epsilon
+
+
+def test_check_function_passes_and_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    def laplace_scale(*, sensitivity: float, epsilon: float) -> float:
+        return sensitivity / epsilon
+
+    result = C.check_function(laplace_scale, reference_scale, [dict(sensitivity=1, epsilon=2), dict(sensitivity=3, epsilon=0.5)])
+    # None on purpose: nbgrader would read a number left as a cell's value as partial credit
+    assert result is None and "✓ laplace_scale (2 checks)" in capsys.readouterr().out
+
+
+def test_failure_message_says_call_got_expected_and_hint() -> None:
+    def laplace_scale(*, sensitivity: float, epsilon: float) -> float:
+        return epsilon / sensitivity
+
+    with pytest.raises(C.CheckFailure) as info:
+        C.check_function(laplace_scale, reference_scale, [dict(sensitivity=2, epsilon=0.5)], hint="b = Δ/ε")
+    msg = str(info.value)
+    assert "laplace_scale(sensitivity=2, epsilon=0.5) returned 0.25" in msg
+    assert "expected 4" in msg and "Hint: b = Δ/ε" in msg
+    assert isinstance(info.value, AssertionError)
+
+
+def test_not_implemented_is_reported_kindly() -> None:
+    def laplace_scale(*, sensitivity: float, epsilon: float) -> float:
+        raise NotImplementedError()
+
+    with pytest.raises(C.CheckFailure, match="not implemented yet"):
+        C.check_function(laplace_scale, reference_scale, [dict(sensitivity=1, epsilon=1)])
+
+
+def test_student_exception_names_the_call() -> None:
+    def laplace_scale(*, sensitivity: float, epsilon: float) -> float:
+        return sensitivity / (epsilon - 1)
+
+    with pytest.raises(C.CheckFailure, match=r"laplace_scale\(sensitivity=1, epsilon=1\) raised ZeroDivisionError"):
+        C.check_function(laplace_scale, reference_scale, [dict(sensitivity=1, epsilon=1)])
+
+
+@pytest.mark.parametrize("style", ["alias", "wrapper", "module", "nested"])
+def test_delegating_to_the_reference_fails(style: str) -> None:
+    import helpers.config as mod
+
+    ref = mod.pick
+    if style == "alias":
+        student = ref
+    elif style == "wrapper":
+        def student(**kw):  # noqa: ANN003
+            return ref(**kw)
+    elif style == "module":
+        def student(**kw):  # noqa: ANN003
+            return getattr(__import__("helpers.config", fromlist=["pick"]), "pick")(**kw)
+    else:
+        def helper(**kw):  # noqa: ANN003
+            return H.pick(**kw)
+
+        def student(**kw):  # noqa: ANN003
+            return helper(**kw)
+    with pytest.raises(C.CheckFailure, match="reference solution"):
+        C.check_function(student, ref, [dict(default=1, quick=2)])
+
+
+def test_delegation_guard_is_removed_afterwards() -> None:
+    import sys
+
+    def own(x: int) -> int:
+        return x
+
+    C.check_function(own, lambda x: x, [(1,)], quiet=True)
+    assert sys.getprofile() is None
+
+
+def test_mismatch_reports_shapes_and_first_differing_entry() -> None:
+    with pytest.raises(C.CheckFailure, match=r"expected shape \(3,\), got shape \(2,\)"):
+        C.check_close(np.zeros(2), np.zeros(3), what="x")
+    with pytest.raises(C.CheckFailure, match=r"1 of 3 entries differ; first at index \(1,\)"):
+        C.check_close(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.5, 2.0]), what="x")
+
+
+def test_check_raises() -> None:
+    def strict(x: float) -> float:
+        if x <= 0:
+            raise ValueError("x must be > 0")
+        return x
+
+    assert C.check_raises(strict, [(-1,), (0,)], quiet=True) is None
+    with pytest.raises(C.CheckFailure, match=r"lenient\(-1\) returned -1; expected it to raise ValueError"):
+        C.check_raises(lambda x: x, [(-1,)], name="lenient")
+
+
+def test_statistical_checks_use_true_standard_errors() -> None:
+    rng = np.random.default_rng(0)
+    b = 2.0
+    samples = rng.laplace(0.0, b, size=20_000)
+    # Laplace(b): variance 2b², kurtosis 6
+    C.check_samples(samples, mean=0.0, var=2 * b**2, kurtosis=6.0, what="Laplace noise", quiet=True)
+    # a wrong scale (b instead of 2b... here variance b² instead of 2b²) is far outside 5 standard errors
+    with pytest.raises(C.CheckFailure, match="standard errors"):
+        C.check_variance(samples, b**2, kurtosis=6.0, what="Laplace noise")
+    with pytest.raises(C.CheckFailure, match="mean of 20000 samples"):
+        C.check_mean(samples + 0.2, 0.0, std=math.sqrt(2) * b, what="noise")
+
+
+def test_check_reproducible() -> None:
+    C.check_reproducible(lambda seed: np.random.default_rng(seed).normal(size=3), what="noise", quiet=True)
+    with pytest.raises(C.CheckFailure, match="same seed gave different results"):
+        C.check_reproducible(lambda seed: np.random.default_rng().normal(size=3), what="noise")
+
+
+def test_quick_mode_and_offline_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    assert H.pick(default=10, quick=1) == 1
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    assert H.pick(default=10, quick=1) == 10
+    monkeypatch.setenv("COURSE_QUICK", "ture")
+    with pytest.raises(ValueError, match="COURSE_QUICK"):
+        H.quick_mode()
+    monkeypatch.setenv("COURSE_OFFLINE", "yes")
+    assert H.offline()
+
+
+@pytest.mark.parametrize("fn,value,match", [
+    (V.check_epsilon, 0, "epsilon must be > 0, got 0"),
+    (V.check_epsilon, -1, "epsilon must be > 0, got -1"),
+    (V.check_epsilon, float("inf"), "epsilon"),
+    (V.check_delta, 0, r"delta must be in the open interval \(0, 1\), got 0"),
+    (V.check_delta, 1.0, "delta"),
+    (V.check_sensitivity, -0.5, "sensitivity must be a finite number >= 0"),
+    (V.check_positive_int, 2.5, "must be an integer >= 1"),
+])
+def test_validators_name_the_parameter(fn, value, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        fn(value) if fn is not V.check_positive_int else fn(value, "steps")
+
+
+def test_as_database_rejects_bad_shapes_and_values() -> None:
+    with pytest.raises(ValueError, match="1-D"):
+        V.as_database(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="must not be empty"):
+        V.as_database([])
+    with pytest.raises(ValueError, match="NaN"):
+        V.as_database([1.0, float("nan")])
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        V.as_database([0, 2], binary=True)
+    assert V.as_database([0, 1, 1], binary=True).tolist() == [0, 1, 1]
+    with pytest.raises(ValueError, match="rng must be"):
+        V.as_rng("seed")

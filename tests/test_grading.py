@@ -1,0 +1,243 @@
+"""Honest grading, proven through the real nbgrader pipeline (`python -m autograder grade`) for
+every lesson: the perfect student gets every autograded point, the blank notebook zero without a
+crash, and no trick (deleting or editing test cells, hiding tracebacks, calling the reference, an
+infinite loop, a loop that swallows the interrupt, a copied cell, a malformed file) earns a point
+or disturbs another student."""
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import scenarios as S
+from autograder.grade import _gradebook, grade_class
+from autograder.paths import all_lessons
+
+pytestmark = pytest.mark.slow
+
+LESSONS = all_lessons()
+# Must exceed the slowest solution cell in quick mode, cold `import torch` included, on a loaded
+# 2-core machine; the infinite-loop scenarios each cost one timeout.
+TIMEOUT = int(os.environ.get("COURSE_TEST_CELL_TIMEOUT", "40"))
+STUCK_GRACE = 5
+
+
+def _outputs_text(cell: nbformat.NotebookNode) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "error":
+            parts += [out.ename, out.evalue, *out.traceback]
+        elif out.output_type == "stream":
+            parts.append(out.text)
+        elif "data" in out:
+            parts.append(str(out.data.get("text/plain", "")))
+    return "\n".join(parts)
+
+
+def _cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id]
+    assert cells, f"no cell {grade_id}"
+    return cells[-1]
+
+
+class Graded:
+    def __init__(self, lesson: str, out: Path, report, seconds: float, fair: dict[str, float]):
+        self.lesson, self.out, self.report, self.seconds, self.fair = lesson, out, report, seconds, fair
+
+    def result(self, student: str):
+        return next(r for r in self.report.results if r.student == student)
+
+    def notebook(self, student: str) -> nbformat.NotebookNode:
+        return nbformat.read(str(self.out / "autograded" / student / self.lesson / f"{self.lesson}.ipynb"), 4)
+
+    def submission(self, student: str):
+        with _gradebook(self.out) as gb:
+            s = gb.find_submission(self.lesson, student)
+            return {"score": s.score, "code_score": s.code_score, "max_code_score": s.max_code_score,
+                    "max_score": s.max_score,
+                    "grades": {g.name: (g.score, g.max_score) for nb in s.notebooks for g in nb.grades}}
+
+    def csv_rows(self) -> dict[str, dict[str, str]]:
+        with open(self.out / "grades.csv", newline="") as handle:
+            return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+@pytest.fixture(scope="module", params=[pytest.param(lesson, marks=pytest.mark.xdist_group(lesson))
+                                        for lesson in LESSONS])
+def graded(request, tmp_path_factory, monkeypatch_module) -> Graded:
+    lesson = request.param
+    tmp = tmp_path_factory.mktemp(f"grade-{lesson}")
+    subs = tmp / "submissions"
+    S.write(S.perfect(lesson), subs, "perfect", lesson)
+    S.write(S.load_released(lesson), subs, "blank", lesson)
+    mixed, fair_mixed = S.mixed(lesson)
+    S.write(mixed, subs, "mixed", lesson)
+    swallow, fair_swallow = S.swallow(lesson)
+    S.write(swallow, subs, "swallow", lesson)
+    broken = subs / "broken" / lesson
+    broken.mkdir(parents=True)
+    (broken / f"{lesson}.ipynb").write_text('{"cells": [{"cell_type": "code", "source": "x = ')  # truncated upload
+    monkeypatch_module.setenv("COURSE_STUCK_GRACE", str(STUCK_GRACE))
+    start = time.monotonic()
+    report = grade_class(subs, out=tmp / "grading", lessons=[lesson], timeout=TIMEOUT)
+    seconds = time.monotonic() - start
+    return Graded(lesson, tmp / "grading", report, seconds, {"mixed": fair_mixed, "swallow": fair_swallow})
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_grading_run_succeeds(graded: Graded) -> None:
+    assert graded.report.ok, graded.report.errors
+    statuses = {r.student: r.status for r in graded.report.results}
+    assert statuses == {"perfect": "graded", "blank": "graded", "mixed": "graded", "swallow": "graded",
+                        "broken": "malformed"}, (statuses, [r.notes for r in graded.report.results])
+
+
+def test_perfect_student_gets_every_autograded_point(graded: Graded) -> None:
+    sub = graded.submission("perfect")
+    assert sub["max_code_score"] > 0
+    assert sub["code_score"] == sub["max_code_score"], sub["grades"]
+
+
+def test_solution_runs_without_errors_in_the_grader(graded: Graded) -> None:
+    nb = graded.notebook("perfect")
+    errors = [(i, _outputs_text(c)[-600:]) for i, c in enumerate(nb.cells)
+              if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", []))]
+    assert not errors, errors
+
+
+def test_blank_student_version_scores_zero_without_crashing(graded: Graded) -> None:
+    sub = graded.submission("blank")
+    assert sub["score"] == 0, sub["grades"]
+    nb = graded.notebook("blank")
+    for ex in S.exercises(graded.lesson):
+        text = _outputs_text(_cell(nb, ex.tests_id))
+        assert "not implemented yet" in text or "NotImplementedError" in text, (ex.tests_id, text[-500:])
+
+
+def test_mixed_student_gets_exactly_the_fair_partial_score(graded: Graded) -> None:
+    sub = graded.submission("mixed")
+    assert 0 < sub["code_score"] < sub["max_code_score"]
+    assert sub["code_score"] == pytest.approx(graded.fair["mixed"]), sub["grades"]
+
+
+def test_deleted_and_edited_test_cells_are_restored(graded: Graded) -> None:
+    solution = S.load_solution(graded.lesson)
+    nb = graded.notebook("mixed")
+    e1, _, e3 = S.exercises(graded.lesson)[:3]
+    for ex in (e1, e3):
+        restored = _cell(nb, ex.tests_id).source  # nbgrader may prepend a note that it restored the cell
+        assert restored.endswith(_cell(solution, ex.tests_id).source), restored[:300]
+        assert graded.submission("mixed")["grades"][ex.tests_id][0] == 0
+
+
+def test_hiding_tracebacks_earns_nothing(graded: Graded) -> None:
+    nb = graded.notebook("mixed")
+    e1 = S.exercises(graded.lesson)[0]
+    outputs = _cell(nb, e1.tests_id).outputs
+    assert any(o.output_type == "error" for o in outputs), outputs
+
+
+def test_delegating_to_the_reference_earns_nothing(graded: Graded) -> None:
+    e2 = S.exercises(graded.lesson)[1]
+    nb = graded.notebook("mixed")
+    assert graded.submission("mixed")["grades"][e2.tests_id][0] == 0
+    assert "reference solution" in _outputs_text(_cell(nb, e2.tests_id))
+
+
+def test_infinite_loop_is_cut_off_and_the_rest_still_graded(graded: Graded) -> None:
+    ex = S.exercises(graded.lesson)
+    nb = graded.notebook("mixed")
+    assert "CellTimeoutError" in _outputs_text(_cell(nb, ex[3].answer_id)) or \
+        "KeyboardInterrupt" in _outputs_text(_cell(nb, ex[3].answer_id))
+    grades = graded.submission("mixed")["grades"]
+    assert all(grades[e.tests_id][0] == e.points for e in ex[4:]), grades
+
+
+def test_copied_cell_is_graded_normally(graded: Graded) -> None:
+    e5 = S.exercises(graded.lesson)[4]
+    assert graded.submission("mixed")["grades"][e5.tests_id][0] == e5.points
+    assert any("copied cell" in n for n in graded.result("mixed").notes)
+
+
+def test_loop_swallowing_interrupt_restarts_kernel_in_bounded_time(graded: Graded) -> None:
+    result = graded.result("swallow")
+    assert any("kernel was restarted" in n for n in result.notes), result.notes
+    sub = graded.submission("swallow")
+    ex = S.exercises(graded.lesson)
+    assert sub["code_score"] >= graded.fair["swallow"], sub["grades"]
+    assert sub["grades"][ex[2].tests_id][0] == 0
+    # bounded: the whole class (five students, two time-outs) well under one timeout per cell
+    assert graded.seconds < 6 * TIMEOUT + 300
+
+
+def test_malformed_notebook_is_reported_and_scored_zero(graded: Graded) -> None:
+    result = graded.result("broken")
+    assert result.status == "malformed" and "not valid JSON" in result.notes[0]
+    rows = graded.csv_rows()
+    assert rows["broken"]["score"] == "0"
+    page = graded.out / "feedback" / "broken" / graded.lesson / f"{graded.lesson}.html"
+    assert "not valid JSON" in page.read_text()
+
+
+def test_grades_csv_and_feedback_for_every_student(graded: Graded) -> None:
+    with open(graded.out / "grades.csv", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header == ["student", "lesson", "score", "max_score"]
+    rows = graded.csv_rows()
+    assert set(rows) == {"perfect", "blank", "mixed", "swallow", "broken"}
+    assert float(rows["perfect"]["score"]) == graded.submission("perfect")["code_score"]
+    assert float(rows["mixed"]["max_score"]) == graded.submission("mixed")["max_score"]
+    for student in rows:
+        page = graded.out / "feedback" / student / graded.lesson / f"{graded.lesson}.html"
+        assert page.is_file(), page
+
+
+@pytest.mark.xdist_group(LESSONS[0] if LESSONS else "none")
+def test_regrading_keeps_manual_grades_and_other_students(tmp_path: Path) -> None:
+    """Grade, give a manual grade, regrade one student (twice): nothing is lost, nothing changes."""
+    lesson = LESSONS[0]
+    subs, out = tmp_path / "subs", tmp_path / "grading"
+    S.write(S.perfect(lesson), subs, "ada", lesson)
+    vandal = S.perfect(lesson)
+    # a student whose code tries to wreck the grading folder around it
+    vandal.cells.insert(1, nbformat.v4.new_code_cell(
+        "import os, shutil\n"
+        "for p in ('..', '../..', '../../..'):\n"
+        "    for name in ('gradebook.db', 'grades.csv'):\n"
+        "        try:\n"
+        "            open(os.path.join(p, name), 'w').close()\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "shutil.rmtree('../../../submitted', ignore_errors=True)\n"))
+    S.write(vandal, subs, "vandal", lesson)
+    first = grade_class(subs, out=out, lessons=[lesson], timeout=TIMEOUT)
+    assert first.ok, first.errors
+    written = next(iter(S.written_answers(lesson)))
+    with _gradebook(out) as gb:
+        sub = gb.find_submission(lesson, "ada")
+        code_score = sub.code_score
+        grade = gb.find_grade(written, lesson, lesson, "ada")
+        grade.manual_score = grade.max_score
+        gb.db.commit()
+        manual = grade.max_score
+    assert (subs / "vandal" / lesson / f"{lesson}.ipynb").is_file()
+    only_ada = tmp_path / "subs2"
+    S.write(S.perfect(lesson), only_ada, "ada", lesson)
+    for _ in range(2):
+        again = grade_class(only_ada, out=out, lessons=[lesson], timeout=TIMEOUT)
+        assert again.ok
+        with open(out / "grades.csv", newline="") as handle:
+            rows = {r["student"]: r for r in csv.DictReader(handle)}
+        assert set(rows) == {"ada", "vandal"}
+        assert float(rows["ada"]["score"]) == pytest.approx(code_score + manual)
+        assert float(rows["vandal"]["score"]) == pytest.approx(code_score)

@@ -1,0 +1,292 @@
+"""Tests for helpers.dpsgd: per-sample gradients, clipping, noise, ghost clipping, train_private."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import accounting
+from helpers import dpsgd as D
+
+
+class EmbeddingModel(nn.Module):
+    """Embedding (with padding) -> Linear on the sequence and on the flattened sequence."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(20, 8, padding_idx=0)
+        self.per_token = nn.Linear(8, 3)
+        self.flat = nn.Linear(8 * 5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.emb(x)
+        return self.per_token(h).mean(1) + self.flat(torch.tanh(h).flatten(1))
+
+
+class MixedModel(nn.Module):
+    """RGB conv (grouped-conv path), dilated conv (unfold path), sequence Linear (ghost-norm path)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1, stride=2)
+        self.c2 = nn.Conv2d(8, 4, 3, dilation=2)
+        self.seq = nn.Linear(16, 30)
+        self.out = nn.Linear(30, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.c2(torch.tanh(self.c1(x))))  # (B, 4, 4, 4)
+        return self.out(torch.tanh(self.seq(h.flatten(2)))).mean(1)
+
+
+def _case(name: str, dtype=torch.float64):
+    torch.manual_seed(0)
+    if name == "mlp":
+        m, x, y = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 3)), torch.randn(7, 10), torch.randint(0, 3, (7,))
+    elif name == "cnn":
+        m, x, y = D.tramer_boneh_cnn(), torch.randn(6, 1, 28, 28), torch.randint(0, 10, (6,))
+    elif name == "embedding":
+        m, x, y = EmbeddingModel(), torch.randint(0, 20, (6, 5)), torch.randint(0, 3, (6,))
+    else:
+        m, x, y = MixedModel(), torch.randn(5, 3, 15, 15), torch.randint(0, 2, (5,))
+    m = m.to(dtype)
+    if x.is_floating_point():
+        x = x.to(dtype)
+    return m, x, y
+
+
+ARCHS = ["mlp", "cnn", "embedding", "mixed"]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_vmap_equals_loop(arch):
+    # float32, the default dtype: agreement to 1e-6 (absolute) as the lesson states
+    m, x, y = _case(arch, torch.float32)
+    loop = D.per_sample_gradients_loop(m, F.cross_entropy, x, y)
+    vec = D.per_sample_gradients(m, F.cross_entropy, x, y)
+    assert list(loop) == [n for n, p in m.named_parameters()]
+    for name, p in m.named_parameters():
+        assert loop[name].shape == (x.shape[0], *p.shape)
+        torch.testing.assert_close(vec[name], loop[name], rtol=1e-5, atol=1e-6)
+
+
+def test_loop_sums_to_batch_gradient():
+    # the mean of per-example gradients is the gradient of the mean loss (linearity)
+    m, x, y = _case("mlp")
+    grads = D.per_sample_gradients_loop(m, F.cross_entropy, x, y)
+    F.cross_entropy(m(x), y).backward()
+    for name, p in m.named_parameters():
+        torch.testing.assert_close(grads[name].mean(0), p.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_frozen_parameters_are_skipped():
+    m, x, y = _case("mlp")
+    m[0].weight.requires_grad_(False)
+    grads = D.per_sample_gradients(m, F.cross_entropy, x, y)
+    assert "0.weight" not in grads and "0.bias" in grads
+    dp = D.DPSGD(m, F.cross_entropy, torch.optim.SGD(m.parameters(), lr=0.1), max_norm=0.1, noise_multiplier=0,
+                 expected_batch_size=1)
+    summed, _ = dp.clipped_sum(x, y)
+    ref = D.clip_gradients(D.per_sample_gradients_loop(m, F.cross_entropy, x, y), max_norm=0.1)
+    for k in ref:
+        torch.testing.assert_close(summed[k], ref[k].sum(0), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("method", ["bookkeeping", "ghost"])
+def test_fast_clipping_equals_materialised(arch, method):
+    # float64, σ = 0: the clipped sum without per-example gradients equals the materialised one to 1e-10
+    m, x, y = _case(arch)
+    for max_norm in (1e-3, 0.05, 1e3):  # all clipped, some clipped, none clipped
+        per = D.per_sample_gradients_loop(m, F.cross_entropy, x, y)
+        ref = {k: v.sum(0) for k, v in D.clip_gradients(per, max_norm=max_norm).items()}
+        dp = D.DPSGD(m, F.cross_entropy, torch.optim.SGD(m.parameters(), lr=0.1), max_norm=max_norm,
+                     noise_multiplier=0.0, expected_batch_size=1, method=method)
+        got, _ = dp.clipped_sum(x, y)
+        for k in ref:
+            torch.testing.assert_close(got[k], ref[k], rtol=0, atol=1e-10)
+        norms = torch.sqrt(sum((v.flatten(1) ** 2).sum(1) for v in per.values()))
+        torch.testing.assert_close(D.per_sample_grad_norms(m, F.cross_entropy, x, y), norms, rtol=1e-10, atol=1e-12)
+
+
+def test_dpsgd_step_equals_dp_sgd_step():
+    # same generator, same noise order -> the optimized class and the readable function take the same step
+    m1, x, y = _case("cnn")
+    m2, _, _ = _case("cnn")
+    o1, o2 = torch.optim.SGD(m1.parameters(), lr=0.5), torch.optim.SGD(m2.parameters(), lr=0.5)
+    D.dp_sgd_step(m1, F.cross_entropy, x, y, optimizer=o1, max_norm=0.1, noise_multiplier=1.1,
+                  expected_batch_size=8, generator=torch.Generator().manual_seed(5))
+    dp = D.DPSGD(m2, F.cross_entropy, o2, max_norm=0.1, noise_multiplier=1.1, expected_batch_size=8,
+                 generator=torch.Generator().manual_seed(5))
+    dp.step(x, y)
+    assert dp.steps == 1
+    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+        torch.testing.assert_close(p1, p2, rtol=0, atol=1e-10)
+
+
+def test_clip_gradients_norms():
+    g = torch.Generator().manual_seed(0)
+    grads = {"a": torch.randn(50, 3, 4, generator=g), "b": torch.randn(50, 7, generator=g) * 0.01}
+    out = D.clip_gradients(grads, max_norm=1.0)
+    before = torch.sqrt(sum((v.flatten(1) ** 2).sum(1) for v in grads.values()))
+    after = torch.sqrt(sum((v.flatten(1) ** 2).sum(1) for v in out.values()))
+    torch.testing.assert_close(after, torch.clamp(before, max=1.0), rtol=1e-6, atol=1e-7)
+    # one factor per example for all parameters: directions are preserved
+    torch.testing.assert_close(out["a"] / grads["a"], (out["b"] / grads["b"])[:, :1, None].expand(50, 3, 4), rtol=1e-5, atol=0)
+
+
+def test_add_noise_statistics_and_reproducibility():
+    # noise std σC; the sample std of n Gaussians has standard error ≈ σC/√(2n); tolerance 5 standard errors
+    sigma, c, n = 1.3, 0.7, 200_000
+    zero = {"w": torch.zeros(n, dtype=torch.float64)}
+    noisy = D.add_noise(zero, noise_multiplier=sigma, max_norm=c, generator=torch.Generator().manual_seed(0))["w"]
+    std = sigma * c
+    assert abs(float(noisy.mean())) < 5 * std / math.sqrt(n)
+    assert abs(float(noisy.std()) - std) < 5 * std / math.sqrt(2 * n)
+    again = D.add_noise(zero, noise_multiplier=sigma, max_norm=c, generator=torch.Generator().manual_seed(0))["w"]
+    other = D.add_noise(zero, noise_multiplier=sigma, max_norm=c, generator=torch.Generator().manual_seed(1))["w"]
+    assert torch.equal(noisy, again) and not torch.equal(noisy, other)
+    # σ = 0 adds nothing; a bare tensor works too
+    t = torch.arange(3.0)
+    assert torch.equal(D.add_noise(t, noise_multiplier=0.0, max_norm=1.0), t)
+
+
+def test_poisson_batches_rate():
+    # each example is in a batch with prob. q: the total count over steps·n Bernoulli(q) trials is within
+    # 5 standard errors sqrt(steps·n·q(1-q)) of steps·n·q
+    n, q, steps = 1000, 0.03, 400
+    sizes = [len(b) for b in D.poisson_batches(n, sample_rate=q, steps=steps, generator=torch.Generator().manual_seed(0))]
+    total = sum(sizes)
+    assert abs(total - steps * n * q) < 5 * math.sqrt(steps * n * q * (1 - q))
+    b1 = list(D.poisson_batches(50, sample_rate=0.5, steps=3, generator=torch.Generator().manual_seed(7)))
+    b2 = list(D.poisson_batches(50, sample_rate=0.5, steps=3, generator=torch.Generator().manual_seed(7)))
+    assert all(torch.equal(a, b) for a, b in zip(b1, b2))
+    assert all(int(b.max()) < 50 and bool((b[1:] > b[:-1]).all()) for b in b1)
+
+
+def test_training_is_reproducible_with_the_same_generator():
+    def run(seed):
+        torch.manual_seed(0)  # same initial weights
+        m = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+        x = torch.randn(64, 4, generator=torch.Generator().manual_seed(1))
+        y = (x[:, 0] > 0).long()
+        gen = torch.Generator().manual_seed(seed)
+        dp = D.DPSGD(m, F.cross_entropy, torch.optim.SGD(m.parameters(), lr=0.5), max_norm=1.0,
+                     noise_multiplier=1.0, expected_batch_size=16, generator=gen)
+        for idx in D.poisson_batches(64, sample_rate=0.25, steps=5, generator=gen):
+            dp.step(x[idx], y[idx])
+        return torch.cat([p.detach().flatten() for p in m.parameters()])
+
+    assert torch.equal(run(3), run(3)) and not torch.equal(run(3), run(4))
+
+
+def test_empty_batch_is_pure_noise():
+    m, x, y = _case("mlp")
+    before = [p.detach().clone() for p in m.parameters()]
+    g = D.dp_sgd_step(m, F.cross_entropy, x[:0], y[:0], optimizer=torch.optim.SGD(m.parameters(), lr=1.0),
+                      max_norm=1.0, noise_multiplier=1.0, expected_batch_size=4, generator=torch.Generator().manual_seed(0))
+    assert all(float(v.abs().sum()) > 0 for v in g.values())
+    assert all(not torch.equal(b, p) for b, p in zip(before, m.parameters()))
+
+
+def _toy(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64)
+    return x, y
+
+
+def test_train_private_numpy_and_dataframe():
+    x, y = _toy()
+    torch.manual_seed(0)
+    res = D.train_private(nn.Sequential(nn.Linear(5, 2)), x, y, target_epsilon=2.0, delta=1e-4, epochs=3,
+                          batch_size=40, lr=0.5, generator=torch.Generator().manual_seed(0), progress=False)
+    assert res.epsilon <= 2.0 + 1e-9 and res.epsilon > 1.5
+    assert res.steps == 30 and res.sample_rate == pytest.approx(0.1)
+    # the calibrated σ spends the target (within the bisection tolerance), cross-checked with the accountant
+    assert accounting.epsilon(noise_multiplier=res.noise_multiplier, sample_rate=0.1, steps=30, delta=1e-4) <= 2.0
+    model, eps = res
+    xt = torch.as_tensor(x)
+    assert D.accuracy(model, xt, torch.as_tensor(y)) > 0.8
+    df = pd.DataFrame(x, columns=list("abcde")).assign(label=y)
+    res2 = D.train_private(nn.Sequential(nn.Linear(5, 2)), df, "label", target_epsilon=1.0, delta=1e-4, epochs=2,
+                           batch_size=40, validation_split=0.25, early_stopping_patience=1,
+                           generator=torch.Generator().manual_seed(0), progress=False)
+    assert res2.epsilon <= res2.epsilon_planned <= 1.0 + 1e-9
+    assert len(res2.history) <= 2 and "val_accuracy" in res2.history[0]
+    assert res2.sample_rate == pytest.approx(40 / 300)
+
+
+def test_train_private_early_stopping_spends_less():
+    x, y = _toy()
+    y = np.random.default_rng(1).integers(0, 2, size=len(y))  # pure noise labels: validation loss cannot improve long
+    res = D.train_private(nn.Sequential(nn.Linear(5, 2)), x, y, target_epsilon=3.0, delta=1e-4, epochs=30,
+                          batch_size=50, lr=0.5, validation_split=0.2, early_stopping_patience=1,
+                          generator=torch.Generator().manual_seed(0), progress=False)
+    assert res.stopped_early and res.epsilon < res.epsilon_planned <= 3.0 + 1e-9
+    assert len(res.history) < 30
+
+
+def test_unsupported_layers_raise():
+    bn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    with pytest.raises(ValueError, match="BatchNorm2d.*ModuleValidator.fix"):
+        D.check_supported(bn)
+    ln = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4))
+    with pytest.raises(ValueError, match="LayerNorm"):
+        D.DPSGD(ln, F.cross_entropy, torch.optim.SGD(ln.parameters(), lr=0.1), max_norm=1.0, noise_multiplier=1.0,
+                expected_batch_size=2)
+    # frozen LayerNorm is fine (no trainable parameters there)
+    for p in ln[1].parameters():
+        p.requires_grad_(False)
+    assert D.check_supported(ln) == [ln[0]]
+
+
+def test_value_errors():
+    m, x, y = _case("mlp")
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    grads = D.per_sample_gradients(m, F.cross_entropy, x, y)
+    bad = [
+        lambda: D.per_sample_gradients(m, F.cross_entropy, x, y[:3]),  # lengths differ
+        lambda: D.per_sample_gradients_loop(m, F.cross_entropy, x.numpy(), y),  # not tensors
+        lambda: D.per_sample_gradients(m, F.cross_entropy, x * float("nan"), y),  # NaN
+        lambda: D.clip_gradients(grads, max_norm=0.0),
+        lambda: D.clip_gradients(grads, max_norm=-1.0),
+        lambda: D.clip_gradients({}, max_norm=1.0),
+        lambda: D.clip_gradients({"a": torch.ones(3, 2), "b": torch.ones(4)}, max_norm=1.0),
+        lambda: D.add_noise(grads, noise_multiplier=-1.0, max_norm=1.0),
+        lambda: D.add_noise(grads, noise_multiplier=1.0, max_norm=0.0),
+        lambda: D.add_noise(grads, noise_multiplier=1.0, max_norm=1.0, generator=np.random.default_rng(0)),
+        lambda: D.dp_sgd_step(m, F.cross_entropy, x, y, optimizer=opt, max_norm=1.0, noise_multiplier=1.0,
+                              expected_batch_size=0),
+        lambda: list(D.poisson_batches(10, sample_rate=0.0, steps=1)),
+        lambda: list(D.poisson_batches(10, sample_rate=1.5, steps=1)),
+        lambda: list(D.poisson_batches(0, sample_rate=0.5, steps=1)),
+        lambda: D.DPSGD(m, F.cross_entropy, opt, max_norm=1.0, noise_multiplier=1.0, expected_batch_size=4,
+                        method="magic"),
+    ]
+    xs, ys = _toy(100)
+    lin = nn.Sequential(nn.Linear(5, 2))
+    kw = dict(delta=1e-4, epochs=1, batch_size=10, progress=False)
+    bad += [
+        lambda: D.train_private(lin, xs, ys, target_epsilon=0.0, **kw),
+        lambda: D.train_private(lin, xs, ys, target_epsilon=-1.0, **kw),
+        lambda: D.train_private(lin, xs, ys, target_epsilon=1.0, **{**kw, "delta": 0.0}),
+        lambda: D.train_private(lin, xs, ys, target_epsilon=1.0, **{**kw, "delta": 1.0}),
+        lambda: D.train_private(lin, xs, ys[:50], target_epsilon=1.0, **kw),  # lengths differ
+        lambda: D.train_private(lin, xs[:, 0], ys, target_epsilon=1.0, **kw),  # not 2-D
+        lambda: D.train_private(lin, np.where(xs > 2, np.nan, xs), ys, target_epsilon=1.0, **kw),  # NaN
+        lambda: D.train_private(lin, xs[:0], ys[:0], target_epsilon=1.0, **kw),  # empty
+        lambda: D.train_private(lin, xs, ys, target_epsilon=1.0, **{**kw, "batch_size": 1000}),
+        lambda: D.train_private(lin, xs, ys, target_epsilon=1.0, **kw, early_stopping_patience=2),
+        lambda: D.train_private(lin, xs, ys, target_epsilon=1.0, **kw, validation_split=1.0),
+        lambda: D.train_private(lin, pd.DataFrame(xs), "missing", target_epsilon=1.0, **kw),
+        lambda: D.train_private(lin, xs, None, target_epsilon=1.0, **kw),
+    ]
+    for i, fn in enumerate(bad):
+        with pytest.raises(ValueError):
+            fn()
+            pytest.fail(f"case {i} did not raise")

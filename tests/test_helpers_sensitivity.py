@@ -1,0 +1,261 @@
+"""Tests for helpers.sensitivity (lesson 01): empirical vs global sensitivity, differencing.
+
+The global sensitivities are checked two ways: against their closed forms (Dwork & Roth 2014,
+§3.3; derivations in the docstrings) and by brute force — the maximum of the empirical
+sensitivity over *every* database of a small size, whose values lie at the bounds.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from helpers.databases import make_database
+from helpers.sensitivity import (
+    count_sensitivity,
+    differencing_attack,
+    empirical_sensitivity,
+    histogram_sensitivity,
+    max_sensitivity,
+    mean_sensitivity,
+    sum_sensitivity,
+    threshold_sensitivity,
+)
+
+
+def _all_databases(n, values=(0, 1)):
+    return [np.array(row) for row in itertools.product(values, repeat=n)]
+
+
+def _brute_global(query, n, neighbours, values=(0, 1), norm=1):
+    return max(empirical_sensitivity(query, db, neighbours=neighbours, norm=norm) for db in _all_databases(n, values))
+
+
+# ----------------------------------------------------------------------------- empirical sensitivity
+
+
+def test_empirical_docstring_examples():
+    assert empirical_sensitivity(np.sum, np.array([1, 0, 1])) == 1.0
+    assert empirical_sensitivity(np.sum, np.array([0, 0, 0])) == 0.0
+    assert empirical_sensitivity(np.sum, np.array([0, 0, 0]), neighbours="replace") == 1.0
+
+
+def test_empirical_sum_remove_is_one_iff_someone_has_a_one():
+    for seed in range(20):
+        db = make_database(12, p=0.2, rng=seed)
+        assert empirical_sensitivity(np.sum, db) == float(db.any())
+
+
+def test_empirical_mean_matches_hand_computation():
+    db = np.array([0.0, 10.0, 4.0, 6.0])
+    # mean(D) - mean(D_-i) = (x_i - mean(D_-i)) / n, largest for x_i = 0: |0 - 20/3| / 4
+    assert empirical_sensitivity(np.mean, db) == pytest.approx(abs(0 - 20 / 3) / 4)
+
+
+def test_empirical_max_is_zero_when_maximum_is_tied():
+    assert empirical_sensitivity(np.max, np.array([1, 1, 0, 0])) == 0.0
+    assert empirical_sensitivity(np.max, np.array([1, 0, 0, 0])) == 1.0
+
+
+@pytest.mark.parametrize("t", [2, 4, 6])
+def test_threshold_empirical_is_one_only_at_the_boundary(t):
+    # remove-one: 1[sum > t] can only drop, from 1 to 0, when sum(D) == t + 1.
+    query = lambda d: float(d.sum() > t)  # noqa: E731
+    for db in _all_databases(8):
+        expected = 1.0 if db.sum() == t + 1 else 0.0
+        assert empirical_sensitivity(query, db) == expected
+        # replace-one: flipping a bit can cross the boundary from either side
+        expected_rep = 1.0 if db.sum() in (t, t + 1) else 0.0
+        assert empirical_sensitivity(query, db, neighbours="replace") == expected_rep
+
+
+def test_vector_query_norms():
+    hist = lambda d: np.bincount(d, minlength=2)  # noqa: E731
+    db = np.array([0, 1, 1, 0, 1])
+    assert empirical_sensitivity(hist, db, neighbours="remove", norm=1) == 1.0
+    assert empirical_sensitivity(hist, db, neighbours="replace", norm=1) == 2.0
+    assert empirical_sensitivity(hist, db, neighbours="replace", norm=2) == pytest.approx(math.sqrt(2))
+    assert empirical_sensitivity(hist, db, neighbours="replace", norm=np.inf) == 1.0
+
+
+def test_empirical_never_exceeds_global_on_random_databases():
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        n = int(rng.integers(2, 40))
+        db = make_database(n, p=float(rng.uniform()), rng=rng)
+        for nb in ("remove", "replace"):
+            assert empirical_sensitivity(np.sum, db, neighbours=nb) <= sum_sensitivity(lo=0, hi=1, neighbours=nb)
+            assert empirical_sensitivity(np.mean, db, neighbours=nb) <= mean_sensitivity(n=n, lo=0, hi=1, neighbours=nb) + 1e-12
+            assert empirical_sensitivity(np.max, db, neighbours=nb) <= max_sensitivity(lo=0, hi=1, neighbours=nb)
+
+
+# ----------------------------------------------------------------------------- global sensitivity = brute-force max
+
+
+@pytest.mark.parametrize("neighbours", ["remove", "replace"])
+@pytest.mark.parametrize("n", [2, 3, 6])
+def test_global_sensitivities_of_bit_queries_equal_brute_force(neighbours, n):
+    assert _brute_global(np.sum, n, neighbours) == sum_sensitivity(lo=0, hi=1, neighbours=neighbours) == 1.0
+    assert _brute_global(np.sum, n, neighbours) == count_sensitivity(neighbours=neighbours)
+    assert _brute_global(np.mean, n, neighbours) == pytest.approx(mean_sensitivity(n=n, lo=0, hi=1, neighbours=neighbours))
+    assert _brute_global(np.max, n, neighbours) == max_sensitivity(lo=0, hi=1, neighbours=neighbours)
+    thr = lambda d: float(d.sum() > 1)  # noqa: E731
+    assert _brute_global(thr, n, neighbours) == threshold_sensitivity(neighbours=neighbours)
+    hist = lambda d: np.bincount(d, minlength=2)  # noqa: E731
+    assert _brute_global(hist, n, neighbours) == histogram_sensitivity(neighbours=neighbours)
+
+
+@pytest.mark.parametrize("lo, hi", [(-2.0, 3.0), (1.0, 5.0), (-4.0, -1.0)])
+def test_remove_one_bounded_queries_equal_brute_force(lo, hi):
+    # The extreme databases use only the bounds, so enumerating {lo, hi}^n attains the maximum.
+    n = 5
+    assert _brute_global(np.sum, n, "remove", values=(lo, hi)) == sum_sensitivity(lo=lo, hi=hi, neighbours="remove")
+    assert _brute_global(np.mean, n, "remove", values=(lo, hi)) == pytest.approx(
+        mean_sensitivity(n=n, lo=lo, hi=hi, neighbours="remove"))
+    assert _brute_global(np.max, n, "remove", values=(lo, hi)) == max_sensitivity(lo=lo, hi=hi)
+
+
+def test_closed_forms():
+    # Dwork & Roth 2014 §3.3 and the derivations in the docstrings.
+    assert sum_sensitivity(lo=-2, hi=3, neighbours="remove") == 3.0  # max(|lo|, |hi|)
+    assert sum_sensitivity(lo=-2, hi=3, neighbours="replace") == 5.0  # hi - lo
+    assert sum_sensitivity(lo=0, hi=100) == 100.0
+    assert mean_sensitivity(n=50, lo=0, hi=100, neighbours="replace") == 2.0  # (hi - lo) / n
+    assert mean_sensitivity(n=50, lo=0, hi=100, neighbours="remove") == 2.0
+    assert mean_sensitivity(n=1, lo=0, hi=1, neighbours="replace") == 1.0
+    assert max_sensitivity(lo=18, hi=90, neighbours="replace") == 72.0
+    assert histogram_sensitivity(neighbours="remove") == 1.0
+    assert histogram_sensitivity(neighbours="replace") == 2.0
+    assert count_sensitivity() == 1.0 and threshold_sensitivity(neighbours="replace") == 1.0
+
+
+def test_replace_mean_brute_force_over_grid():
+    # Replace-one with values on a grid in [lo, hi]: the maximum change is (hi - lo) / n.
+    lo, hi, n = 0.0, 4.0, 3
+    grid = (0.0, 1.0, 4.0)
+    best = 0.0
+    for db in _all_databases(n, grid):
+        for i in range(n):
+            for v in grid:
+                other = db.copy()
+                other[i] = v
+                best = max(best, abs(db.mean() - other.mean()))
+    assert best == pytest.approx(mean_sensitivity(n=n, lo=lo, hi=hi, neighbours="replace"))
+
+
+# ----------------------------------------------------------------------------- differencing attack
+
+
+def test_differencing_attack_recovers_every_bit_with_sum():
+    db = make_database(40, rng=3)
+    recovered = [differencing_attack(np.sum, db, index=i) for i in range(40)]
+    np.testing.assert_array_equal(recovered, db)
+    assert isinstance(recovered[10], float)
+
+
+def test_differencing_attack_with_mean_and_counts():
+    db = np.array([3.0, 5.0, 10.0])
+    # mean(D) - mean(D_-2) = 6 - 4 = 2 = (x_2 - mean(D_-2)) / n
+    assert differencing_attack(np.mean, db, index=2) == pytest.approx(2.0)
+    assert differencing_attack(lambda d: int((d > 4).sum()), db, index=0) == 0.0
+    assert differencing_attack(np.sum, db, index=np.int64(1)) == 5.0
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"neighbours": "add"}, "neighbours"),
+        ({"norm": 3}, "norm"),
+        ({"norm": 0}, "norm"),
+    ],
+)
+def test_empirical_rejects_bad_options(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        empirical_sensitivity(np.sum, np.array([1, 0, 1]), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "db, neighbours, pattern",
+    [
+        (np.array([]), "remove", "empty"),
+        (np.zeros((2, 2)), "remove", "1-D"),
+        (np.array([0.5, np.nan]), "remove", "NaN"),
+        (np.array([0, 2]), "replace", "0 and 1"),
+    ],
+)
+def test_empirical_rejects_bad_databases(db, neighbours, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        empirical_sensitivity(np.sum, db, neighbours=neighbours)
+
+
+def test_empirical_rejects_matrix_and_shape_changing_queries():
+    with pytest.raises(ValueError, match="query"):
+        empirical_sensitivity(lambda d: np.outer(d, d), np.array([1, 0]))
+    with pytest.raises(ValueError, match="shape"):
+        empirical_sensitivity(lambda d: d.astype(float), np.array([1, 0, 1]))
+
+
+@pytest.mark.parametrize("fn", [count_sensitivity, histogram_sensitivity, threshold_sensitivity])
+def test_simple_globals_reject_bad_neighbours(fn):
+    with pytest.raises(ValueError, match="neighbours"):
+        fn(neighbours="swap")
+
+
+@pytest.mark.parametrize("fn", [sum_sensitivity, max_sensitivity])
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"lo": 2, "hi": 1}, "lo must be <= hi"),
+        ({"lo": float("nan"), "hi": 1}, "lo"),
+        ({"lo": 0, "hi": float("inf")}, "hi"),
+        ({"lo": 0, "hi": "1"}, "hi"),
+        ({"lo": 0, "hi": 1, "neighbours": "swap"}, "neighbours"),
+    ],
+)
+def test_bounded_globals_reject_bad_input(fn, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        fn(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"n": 0, "lo": 0, "hi": 1}, "n"),
+        ({"n": 2.5, "lo": 0, "hi": 1}, "n"),
+        ({"n": 1, "lo": 0, "hi": 1, "neighbours": "remove"}, "n must be >= 2"),
+        ({"n": 5, "lo": 3, "hi": 1}, "lo must be <= hi"),
+        ({"n": 5, "lo": 0, "hi": float("nan")}, "hi"),
+        ({"n": 5, "lo": 0, "hi": 1, "neighbours": "both"}, "neighbours"),
+    ],
+)
+def test_mean_sensitivity_rejects_bad_input(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        mean_sensitivity(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "db, index, pattern",
+    [
+        (np.array([1, 0, 1]), 3, "index"),
+        (np.array([1, 0, 1]), -1, "index"),
+        (np.array([1, 0, 1]), 1.0, "index"),
+        (np.array([1, 0, 1]), True, "index"),
+        (np.array([1]), 0, "at least 2"),
+        (np.array([]), 0, "empty"),
+        (np.array([[1, 0]]), 0, "1-D"),
+        (np.array([1.0, np.nan]), 0, "NaN"),
+    ],
+)
+def test_differencing_attack_rejects_bad_input(db, index, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        differencing_attack(np.sum, db, index=index)
+
+
+def test_differencing_attack_rejects_vector_query():
+    with pytest.raises(ValueError, match="single number"):
+        differencing_attack(lambda d: np.bincount(d, minlength=2), np.array([1, 0, 1]), index=0)
