@@ -15,6 +15,9 @@ import time
 from typing import Any
 
 from jupyter_client.utils import ensure_async
+from nbclient.util import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
@@ -41,15 +44,48 @@ class RobustExecute(Execute):
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return True
 
-    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> None | dict[str, Any]:
-        reply = await super()._async_handle_timeout(timeout, cell)
-        if await self._kernel_responds(self.stuck_grace):
-            return reply
-        self.log.error("Kernel ignored the interrupt for %ss; restarting it", self.stuck_grace)
+    async def _restart(self) -> None:
         assert self.km is not None and self.kc is not None
         await ensure_async(self.km.restart_kernel(now=True))
         await asyncio.sleep(0.5)
         await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        self.log.warning("Kernel restarted and ready")
+
+    async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
+                                 store_history: bool = True) -> Any:
+        """Run one cell under a watchdog: whatever happens inside nbclient, a cell gets at most
+        its timeout, plus the grace period, plus a margin; then the kernel is restarted."""
+        limit = self._get_timeout(cell)
+        if not limit:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        watchdog = limit + self.stuck_grace + 20
+        try:
+            return await asyncio.wait_for(
+                super().async_execute_cell(cell, cell_index, execution_count, store_history), watchdog)
+        except (asyncio.TimeoutError, DeadKernelError) as exc:
+            if isinstance(exc, DeadKernelError):
+                self.log.error("The kernel died while running cell %s; restarting it", cell_index)
+            else:
+                self.log.error("Cell %s had no reply %ss after it started; restarting it", cell_index, watchdog)
+            await self._restart()
+            cell.setdefault("outputs", []).append(NotebookNode(
+                output_type="error", ename="CellTimeoutError",
+                evalue=f"the cell did not finish (limit {limit} s) and did not stop when interrupted, "
+                       "or the kernel died; the kernel was restarted",
+                traceback=["CellTimeoutError: the cell did not finish and the kernel was restarted"]))
+            return cell
+
+    # nbclient binds the synchronous wrapper to its own coroutine; rebind it to ours.
+    execute_cell = run_sync(async_execute_cell)
+
+    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> None | dict[str, Any]:
+        reply = await super()._async_handle_timeout(timeout, cell)
+        self.log.warning("Timed out after %ss; interrupted the kernel, checking it responds", timeout)
+        if await self._kernel_responds(self.stuck_grace):
+            self.log.warning("The kernel responds after the interrupt")
+            return reply
+        self.log.error("Kernel ignored the interrupt for %ss; restarting it", self.stuck_grace)
+        await self._restart()
         if reply is not None:
             content = reply["content"]
             content["ename"] = "CellTimeoutError"

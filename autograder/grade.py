@@ -14,6 +14,7 @@ open formgrader in it for the written answers)::
     OUT_DIR/feedback/<student>/<lesson>/<lesson>.html   one feedback page per student and lesson
     OUT_DIR/grades.csv                student,lesson,score,max_score
     OUT_DIR/report.txt                what happened to every submission (malformed, time-outs, ...)
+    OUT_DIR/logs/<student>/<lesson>.log   nbgrader's own log of each autograde
 
 How one bad submission is kept from hurting the others:
 
@@ -41,6 +42,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -237,20 +239,29 @@ def autograde_one(out: Path, student: str, lesson: str, nb: nbformat.NotebookNod
         grace = int(env.get("COURSE_STUCK_GRACE", "10"))
         wall = (_code_cells(nb) + 5) * (timeout + grace + 10) + 120
         cmd = [sys.executable, "-m", "nbgrader", "autograde", lesson, "--student", student, "--force"]
-        try:
-            proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=wall,
-                                  start_new_session=True)
-        except subprocess.TimeoutExpired as exc:
-            return False, f"nbgrader autograde ran longer than {wall} s and was stopped: {str(exc.stderr)[-2000:]}"
+        log_file = out / "logs" / student / f"{lesson}.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        # Its own session, so that on overrun the whole group (nbgrader and its kernel) is stopped.
+        with subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True) as proc:
+            try:
+                stdout, stderr = proc.communicate(timeout=wall)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                stdout, stderr = proc.communicate()
+                log_file.write_text(stdout + stderr)
+                return False, f"nbgrader autograde ran longer than {wall} s and was stopped: {stderr[-2000:]}"
+        log_file.write_text(stdout + stderr)
         graded = root / "autograded" / student / lesson
         if proc.returncode != 0 or not (graded / f"{lesson}.ipynb").is_file():
-            return False, f"nbgrader autograde failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
+            return False, f"nbgrader autograde failed (exit {proc.returncode}):\n{stderr[-4000:]}"
         target = out / "autograded" / student / lesson
         if target.exists():
             shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(graded, target)
-        return True, proc.stderr
+        return True, stderr
 
 
 def _timeouts_in(log: str) -> list[str]:
@@ -258,7 +269,7 @@ def _timeouts_in(log: str) -> list[str]:
     if "Timeout waiting for execute reply" in log:
         notes.append("a cell ran past the time limit and was interrupted")
     if "restarting it" in log:
-        notes.append("a cell ignored the interrupt; the kernel was restarted")
+        notes.append("a cell ignored the interrupt (or the kernel died); the kernel was restarted")
     return notes
 
 

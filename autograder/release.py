@@ -10,6 +10,7 @@ writes elsewhere: the tests use that to prove ``lessons/`` is exactly what the r
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,13 +105,25 @@ def generate_student_version(lesson: str, dest: Path) -> None:
         staging.rename(target)
 
 
+TITLE_PREFIX = re.compile(r"^#\s*(Lesson\s+)?\d+\s*[—·:.-]\s*")
+
+
+def lesson_title(lesson: str) -> str:
+    """The lesson's title: its notebook's first level-1 heading, without the "Lesson NN —" prefix."""
+    nb = nbformat.read(str(SOLUTIONS / lesson / f"{lesson}.ipynb"), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return TITLE_PREFIX.sub("", cell.source.splitlines()[0]).strip()
+    return lesson.split("_", 1)[1].replace("_", " ").capitalize()
+
+
 def lesson_table(lessons: list[str]) -> str:
     s = course_settings()
     repo_path = s["repository"].split("github.com/", 1)[-1]
     rows = ["| Lesson | Open |", "| --- | --- |"]
     for lesson in lessons:
-        number, name = lesson.split("_", 1)
-        title = f"{int(number):02d}. {name.replace('_', ' ').capitalize()}"
+        number = lesson.split("_", 1)[0]
+        title = f"{number}. {lesson_title(lesson)}"
         url = f"https://colab.research.google.com/github/{repo_path}/blob/{s['branch']}/lessons/{lesson}/{lesson}.ipynb"
         badge = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
         rows.append(f"| [{title}](lessons/{lesson}/{lesson}.ipynb) | {badge} |")

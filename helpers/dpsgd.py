@@ -368,15 +368,16 @@ class _Recorder:
 
 
 def _unfold(a: torch.Tensor, module: nn.Conv2d) -> torch.Tensor:
-    """im2col: (B, C, H, W) -> (B, C·kh·kw, T) patches, as ``F.unfold`` (whose CPU kernel is ~3x slower)."""
+    """im2col: (B, C, H, W) -> (B, T, C·kh·kw) patches, ``F.unfold`` transposed (its CPU kernel is ~3x slower)."""
     if tuple(module.dilation) != (1, 1):
-        return F.unfold(a, module.kernel_size, dilation=module.dilation, padding=module.padding, stride=module.stride)
+        return F.unfold(a, module.kernel_size, dilation=module.dilation, padding=module.padding,
+                        stride=module.stride).transpose(1, 2)
     (kh, kw), (sh, sw), (ph, pw) = module.kernel_size, module.stride, module.padding
     if ph or pw:
         a = F.pad(a, (pw, pw, ph, ph))
     v = a.unfold(2, kh, sh).unfold(3, kw, sw)  # (B, C, Ho, Wo, kh, kw), a view
     B, C, Ho, Wo = v.shape[:4]
-    return v.permute(0, 1, 4, 5, 2, 3).reshape(B, C * kh * kw, Ho * Wo)
+    return v.permute(0, 2, 3, 1, 4, 5).reshape(B, Ho * Wo, C * kh * kw)
 
 
 def _conv_per_sample(a: torch.Tensor, g: torch.Tensor, module: nn.Conv2d) -> torch.Tensor:
@@ -418,33 +419,33 @@ def _layer_terms(module: nn.Module, a: torch.Tensor, g: torch.Tensor) -> tuple[t
 
         return sq, emb_sum
     per_sample = None
+    A = None  # layer input as (B, T, d): T positions (tokens / conv patches) of d features
     if isinstance(module, nn.Conv2d) and weight_trains and module.in_channels <= 3 and tuple(module.dilation) == (1, 1):
         # few input channels (a first layer): per-example weight gradients as one grouped convolution
         # of each example's input with its own output-gradient (Rochette et al. 2019), no im2col
         per_sample = _conv_per_sample(a, g, module)  # (B, p, d)
-        g_t = g.reshape(B, g.shape[1], -1)
-        a_t = None
-        d, p, T = per_sample.shape[2], per_sample.shape[1], g_t.shape[2]
+        G = g.reshape(B, g.shape[1], -1)  # (B, p, T)
+        p, d, T = per_sample.shape[1], per_sample.shape[2], G.shape[2]
     else:
         if isinstance(module, nn.Conv2d):
-            a_t = _unfold(a, module)  # (B, d, T)
-            g_t = g.reshape(B, g.shape[1], -1)  # (B, p, T)
-        else:  # Linear: (B, ..., d) -> (B, T, d) -> (B, d, T)
-            a_t = a.reshape(B, -1, a.shape[-1]).transpose(1, 2)
-            g_t = g.reshape(B, -1, g.shape[-1]).transpose(1, 2)
-        d, p, T = a_t.shape[1], g_t.shape[1], a_t.shape[2]
-    sq = g_t.new_zeros(B)
+            A = _unfold(a, module)  # (B, T, d)
+            G = g.reshape(B, g.shape[1], -1)  # (B, p, T)
+        else:  # Linear: input (B, ..., d), output gradient (B, ..., p)
+            A = a.reshape(B, -1, a.shape[-1])
+            G = g.reshape(B, -1, g.shape[-1]).transpose(1, 2)
+        T, d, p = A.shape[1], A.shape[2], G.shape[1]
+    sq = G.new_zeros(B)
     if weight_trains:
         if per_sample is not None:
             sq = sq + (per_sample.reshape(B, -1) ** 2).sum(1)
         elif T == 1:
-            sq = sq + (a_t.reshape(B, d) ** 2).sum(1) * (g_t.reshape(B, p) ** 2).sum(1)
+            sq = sq + (A.reshape(B, d) ** 2).sum(1) * (G.reshape(B, p) ** 2).sum(1)
         elif T * T * (p + d) < p * d * T:  # ghost norm: Σ_{t,s} (a_t·a_s)(g_t·g_s)   (Li et al. 2021)
-            sq = sq + torch.einsum("bts,bts->b", a_t.transpose(1, 2) @ a_t, g_t.transpose(1, 2) @ g_t)
+            sq = sq + torch.einsum("bts,bts->b", A @ A.transpose(1, 2), G.transpose(1, 2) @ G)
         else:  # materialise: cheaper when T is large compared to p·d/(p+d)
-            per_sample = torch.bmm(g_t, a_t.transpose(1, 2))  # (B, p, d)
+            per_sample = torch.bmm(G, A)  # (B, p, d)
             sq = sq + (per_sample.reshape(B, -1) ** 2).sum(1)
-    gb = g_t.sum(2) if bias_trains else None
+    gb = G.sum(2) if bias_trains else None
     if gb is not None:
         sq = sq + (gb**2).sum(1)
 
@@ -452,11 +453,10 @@ def _layer_terms(module: nn.Module, a: torch.Tensor, g: torch.Tensor) -> tuple[t
         out: dict[str, torch.Tensor] = {}
         if weight_trains:
             if per_sample is not None:
-                w = torch.einsum("b,bpd->pd", c, per_sample)
-            elif T == 1:
-                w = (g_t.reshape(B, p) * c.unsqueeze(1)).t() @ a_t.reshape(B, d)
-            else:
-                w = torch.einsum("bpt,bdt->pd", g_t * c.reshape(B, 1, 1), a_t)
+                w = (c @ per_sample.reshape(B, -1)).reshape(p, d)
+            else:  # Σ_{b,t} c_b g_bt a_bt^T as one matrix product over the B·T rows
+                assert A is not None
+                w = (G * c.reshape(B, 1, 1)).transpose(1, 2).reshape(B * T, p).t() @ A.reshape(B * T, d)
             out["weight"] = w.reshape(module.weight.shape)
         if gb is not None:
             out["bias"] = c @ gb
