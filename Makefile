@@ -38,6 +38,7 @@ test: setup
 	COURSE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: setup data
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python benchmarks/run_all.py
 
 # Full Fashion-MNIST for the benchmarks, from Debian's package where we may install it.

@@ -60,7 +60,7 @@ __all__ = [
     "l2_sensitivity",
 ]
 
-Neighbouring = Literal["replace", "remove"]
+Neighbours = Literal["replace", "remove"]
 
 
 # ----------------------------------------------------------------------------- validation
@@ -83,10 +83,10 @@ def _check_bounds(lower: Any, upper: Any) -> tuple[float, float]:
     return float(lower), float(upper)
 
 
-def _check_neighbouring(neighbouring: Any) -> str:
-    if neighbouring not in ("replace", "remove"):
-        raise ValueError(f"neighbouring must be 'replace' or 'remove', got {neighbouring!r}")
-    return str(neighbouring)
+def _check_neighbours(neighbours: Any) -> str:
+    if neighbours not in ("replace", "remove"):
+        raise ValueError(f"neighbours must be 'replace' or 'remove', got {neighbours!r}")
+    return str(neighbours)
 
 
 def _add_noise(arr: np.ndarray, noise: np.ndarray, scalar: bool) -> float | np.ndarray:
@@ -181,7 +181,7 @@ def clamp(values: Any, *, lower: float, upper: float) -> np.ndarray:
     return np.clip(arr, lower, upper)
 
 
-def _sum_sensitivity(*, lower: float, upper: float, neighbouring: Neighbouring = "replace") -> float:
+def _sum_sensitivity(*, lower: float, upper: float, neighbours: Neighbours = "replace") -> float:
     """Global L1 sensitivity of ``sum(clamp(x, lower, upper))``.
 
     * ``"replace"`` (bounded DP: neighbours have the same size n and differ in one row):
@@ -192,18 +192,18 @@ def _sum_sensitivity(*, lower: float, upper: float, neighbouring: Neighbouring =
     Raises
     ------
     ValueError
-        If ``lower >= upper`` or ``neighbouring`` is not ``"replace"`` / ``"remove"``.
+        If ``lower >= upper`` or ``neighbours`` is not ``"replace"`` / ``"remove"``.
     """
     lower, upper = _check_bounds(lower, upper)
-    neighbouring = _check_neighbouring(neighbouring)
-    if neighbouring == "replace":
+    neighbours = _check_neighbours(neighbours)
+    if neighbours == "replace":
         return upper - lower
     return max(abs(lower), abs(upper))
 
 
 def private_sum(values: Any, *, lower: float, upper: float, epsilon: float,
                 rng: np.random.Generator | int | None = None,
-                neighbouring: Neighbouring = "replace") -> float:
+                neighbours: Neighbours = "replace") -> float:
     """ε-DP sum of values clamped to ``[lower, upper]``.
 
     Returns ``sum(clamp(values)) + Lap(Δ/ε)`` with ``Δ = upper − lower`` for replace-one
@@ -216,13 +216,13 @@ def private_sum(values: Any, *, lower: float, upper: float, epsilon: float,
     ------
     ValueError
         If ``values`` is empty, not 1-D or holds NaN; ``lower >= upper``; ``epsilon <= 0``;
-        or ``neighbouring`` is unknown.
+        or ``neighbours`` is unknown.
     """
     lower, upper = _check_bounds(lower, upper)
-    neighbouring = _check_neighbouring(neighbouring)
+    neighbours = _check_neighbours(neighbours)
     epsilon = check_epsilon(epsilon)
     clipped = clamp(values, lower=lower, upper=upper)
-    delta_1 = _sum_sensitivity(lower=lower, upper=upper, neighbouring=neighbouring)
+    delta_1 = _sum_sensitivity(lower=lower, upper=upper, neighbours=neighbours)
     return float(laplace_mechanism(float(clipped.sum()), sensitivity=delta_1, epsilon=epsilon, rng=rng))
 
 
@@ -247,7 +247,7 @@ def private_count(values: Any, *, epsilon: float, rng: np.random.Generator | int
 
 def private_mean(values: Any, *, lower: float, upper: float, epsilon: float,
                  rng: np.random.Generator | int | None = None,
-                 neighbouring: Neighbouring = "replace") -> float:
+                 neighbours: Neighbours = "replace") -> float:
     """ε-DP mean of values clamped to ``[lower, upper]``.
 
     * ``"replace"``: neighbours have the same, *public* size n, so the mean of clamped values
@@ -264,15 +264,15 @@ def private_mean(values: Any, *, lower: float, upper: float, epsilon: float,
     ------
     ValueError
         If ``values`` is empty, not 1-D or holds NaN; ``lower >= upper``; ``epsilon <= 0``;
-        or ``neighbouring`` is unknown.
+        or ``neighbours`` is unknown.
     """
     lower, upper = _check_bounds(lower, upper)
-    neighbouring = _check_neighbouring(neighbouring)
+    neighbours = _check_neighbours(neighbours)
     epsilon = check_epsilon(epsilon)
     clipped = clamp(values, lower=lower, upper=upper)
     gen = as_rng(rng)
     n = clipped.size
-    if neighbouring == "replace":
+    if neighbours == "replace":
         return float(laplace_mechanism(float(clipped.mean()), sensitivity=(upper - lower) / n,
                                        epsilon=epsilon, rng=gen))
     noisy_sum = laplace_mechanism(float(clipped.sum()), sensitivity=max(abs(lower), abs(upper)),

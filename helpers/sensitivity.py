@@ -17,16 +17,16 @@ called the empirical value at one random database "the sensitivity"; it is only 
 bound on the global sensitivity.
 
 Global sensitivities (``neighbours="remove"``: add/remove one person, sizes differ by one;
-``neighbours="replace"``: change one person's value, size ``n`` fixed), values in ``[lo, hi]``:
+``neighbours="replace"``: change one person's value, size ``n`` fixed), values in ``[lower, upper]``:
 
 ===============  =========================  ======================
 query            remove-one                 replace-one
 ===============  =========================  ======================
 count            1                          1
 histogram (L1)   1                          2
-sum              max(|lo|, |hi|)            hi - lo
-mean (n rows)    (hi - lo) / n              (hi - lo) / n
-max              hi - lo                    hi - lo
+sum              max(|lower|, |upper|)      upper - lower
+mean (n rows)    (upper - lower) / n        (upper - lower) / n
+max              upper - lower              upper - lower
 threshold 1[·]   1                          1
 ===============  =========================  ======================
 
@@ -71,14 +71,14 @@ def _check_neighbours(neighbours: Any) -> str:
     return str(neighbours)
 
 
-def _check_bounds(lo: Any, hi: Any) -> tuple[float, float]:
-    for name, value in (("lo", lo), ("hi", hi)):
+def _check_bounds(lower: Any, upper: Any) -> tuple[float, float]:
+    for name, value in (("lower", lower), ("upper", upper)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
                 or not math.isfinite(float(value)):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if float(lo) > float(hi):
-        raise ValueError(f"lo must be <= hi, got lo={lo!r} > hi={hi!r}")
-    return float(lo), float(hi)
+    if float(lower) > float(upper):
+        raise ValueError(f"lower must be <= upper, got lower={lower!r} > upper={upper!r}")
+    return float(lower), float(upper)
 
 
 def _query_value(query: Callable[[np.ndarray], Any], db: np.ndarray) -> np.ndarray:
@@ -203,19 +203,19 @@ def histogram_sensitivity(*, neighbours: str = "remove") -> float:
     return 1.0 if _check_neighbours(neighbours) == "remove" else 2.0
 
 
-def sum_sensitivity(*, lo: float, hi: float, neighbours: str = "remove") -> float:
-    """Global sensitivity of the sum of values clipped to ``[lo, hi]``.
+def sum_sensitivity(*, lower: float, upper: float, neighbours: str = "remove") -> float:
+    """Global sensitivity of the sum of values clipped to ``[lower, upper]``.
 
     * remove-one: the removed value ``x_i`` changes the sum by ``|x_i|``, so
-      ``Δ = max(|lo|, |hi|)``;
-    * replace-one: ``x_i`` becomes ``x_i'``, a change of ``|x_i - x_i'| <= hi - lo``.
+      ``Δ = max(|lower|, |upper|)``;
+    * replace-one: ``x_i`` becomes ``x_i'``, a change of ``|x_i - x_i'| <= upper - lower``.
 
-    For bits (``lo=0, hi=1``) both are 1.
+    For bits (``lower=0, upper=1``) both are 1.
 
     Parameters
     ----------
-    lo, hi
-        Public bounds on every value, ``lo <= hi`` (values outside must be clipped first).
+    lower, upper
+        Public bounds on every value, ``lower <= upper`` (values outside must be clipped first).
     neighbours
         ``"remove"`` or ``"replace"``.
 
@@ -227,24 +227,24 @@ def sum_sensitivity(*, lo: float, hi: float, neighbours: str = "remove") -> floa
     Raises
     ------
     ValueError
-        If ``lo`` or ``hi`` is not finite, ``lo > hi``, or ``neighbours`` is unknown.
+        If ``lower`` or ``upper`` is not finite, ``lower > upper``, or ``neighbours`` is unknown.
     """
     neighbours = _check_neighbours(neighbours)
-    lo, hi = _check_bounds(lo, hi)
-    return max(abs(lo), abs(hi)) if neighbours == "remove" else hi - lo
+    lower, upper = _check_bounds(lower, upper)
+    return max(abs(lower), abs(upper)) if neighbours == "remove" else upper - lower
 
 
-def mean_sensitivity(*, n: int, lo: float, hi: float, neighbours: str = "remove") -> float:
-    """Global sensitivity of the mean of ``n`` values clipped to ``[lo, hi]``: ``(hi - lo) / n``.
+def mean_sensitivity(*, n: int, lower: float, upper: float, neighbours: str = "remove") -> float:
+    """Global sensitivity of the mean of ``n`` values clipped to ``[lower, upper]``: ``(upper - lower) / n``.
 
     * replace-one (``n`` fixed and public): changing ``x_i`` to ``x_i'`` moves the mean by
-      ``|x_i - x_i'| / n <= (hi - lo) / n``;
+      ``|x_i - x_i'| / n <= (upper - lower) / n``;
     * remove-one, ``D`` with ``n >= 2`` rows and ``D_{-i}`` with ``n - 1``: the means differ by
-      ``|x_i - mean(D_{-i})| / n <= (hi - lo) / n``.
+      ``|x_i - mean(D_{-i})| / n <= (upper - lower) / n``.
 
     The numbers agree, but under remove-one the size ``n`` is itself private (it changes
     with the person), and over *all* database sizes the worst case is the smallest one
-    (``n = 2`` gives ``(hi - lo) / 2``). That is why unbounded-DP libraries release a noisy
+    (``n = 2`` gives ``(upper - lower) / 2``). That is why unbounded-DP libraries release a noisy
     sum and a noisy count instead of calibrating a mean to a data-dependent ``n``.
 
     Parameters
@@ -252,21 +252,21 @@ def mean_sensitivity(*, n: int, lo: float, hi: float, neighbours: str = "remove"
     n
         Number of rows of the (larger) database: ``>= 1`` for replace-one, ``>= 2`` for
         remove-one (the mean of the empty database is undefined).
-    lo, hi
-        Public bounds on every value, ``lo <= hi``.
+    lower, upper
+        Public bounds on every value, ``lower <= upper``.
     neighbours
         ``"remove"`` or ``"replace"``.
 
     Returns
     -------
     float
-        ``(hi - lo) / n``.
+        ``(upper - lower) / n``.
 
     Raises
     ------
     ValueError
-        If ``n`` is not an integer >= 1 (>= 2 for ``"remove"``), ``lo``/``hi`` are not finite,
-        ``lo > hi``, or ``neighbours`` is unknown.
+        If ``n`` is not an integer >= 1 (>= 2 for ``"remove"``), ``lower``/``upper`` are not finite,
+        ``lower > upper``, or ``neighbours`` is unknown.
 
     References
     ----------
@@ -276,37 +276,38 @@ def mean_sensitivity(*, n: int, lo: float, hi: float, neighbours: str = "remove"
     n = check_positive_int(n, "n")
     if neighbours == "remove" and n < 2:
         raise ValueError(f"n must be >= 2 for remove-one neighbours (the mean of 0 rows is undefined), got {n}")
-    lo, hi = _check_bounds(lo, hi)
-    return (hi - lo) / n
+    lower, upper = _check_bounds(lower, upper)
+    return (upper - lower) / n
 
 
-def max_sensitivity(*, lo: float, hi: float, neighbours: str = "remove") -> float:
-    """Global sensitivity of the maximum of values in ``[lo, hi]``: ``hi - lo``.
+def max_sensitivity(*, lower: float, upper: float, neighbours: str = "remove") -> float:
+    """Global sensitivity of the maximum of values in ``[lower, upper]``: ``upper - lower``.
 
-    The database ``[lo, ..., lo, hi]`` has maximum ``hi``; removing (or replacing by ``lo``)
-    the single ``hi`` drops it to ``lo``. No change can do more. The empirical value at a
-    typical database is usually 0 (the maximum is attained twice) — a local, not global, fact.
+    The database ``[lower, ..., lower, upper]`` has maximum ``upper``; removing (or replacing
+    by ``lower``) the single ``upper`` drops it to ``lower``. No change can do more. The empirical
+    value at a typical database is usually 0 (the maximum is attained twice) — a local, not
+    global, fact.
 
     Parameters
     ----------
-    lo, hi
-        Public bounds on every value, ``lo <= hi``.
+    lower, upper
+        Public bounds on every value, ``lower <= upper``.
     neighbours
         ``"remove"`` (databases of >= 2 rows) or ``"replace"``.
 
     Returns
     -------
     float
-        ``hi - lo``.
+        ``upper - lower``.
 
     Raises
     ------
     ValueError
-        If ``lo`` or ``hi`` is not finite, ``lo > hi``, or ``neighbours`` is unknown.
+        If ``lower`` or ``upper`` is not finite, ``lower > upper``, or ``neighbours`` is unknown.
     """
     _check_neighbours(neighbours)
-    lo, hi = _check_bounds(lo, hi)
-    return hi - lo
+    lower, upper = _check_bounds(lower, upper)
+    return upper - lower
 
 
 def threshold_sensitivity(*, neighbours: str = "remove") -> float:

@@ -106,15 +106,15 @@ def test_private_sum_sensitivity_replace_vs_remove():
     assert true == 8.0
     rng = np.random.default_rng(11)
     n, eps = 20_000, 0.5
-    for neighbouring, delta in (("replace", 7.0), ("remove", 5.0)):
-        xs = np.array([M.private_sum(values, lower=-2, upper=5, epsilon=eps, rng=rng, neighbouring=neighbouring)
+    for neighbours, delta in (("replace", 7.0), ("remove", 5.0)):
+        xs = np.array([M.private_sum(values, lower=-2, upper=5, epsilon=eps, rng=rng, neighbours=neighbours)
                        for _ in range(n)])
         var = 2 * (delta / eps) ** 2
         assert _within(xs.mean(), true, math.sqrt(var / n))
-        assert _within(xs.var(ddof=1), var, var * math.sqrt(5 / n)), neighbouring
+        assert _within(xs.var(ddof=1), var, var * math.sqrt(5 / n)), neighbours
     # agrees with lesson 01's global sensitivities
-    assert H.sum_sensitivity(lo=-2, hi=5, neighbours="replace") == 7.0
-    assert H.sum_sensitivity(lo=-2, hi=5, neighbours="remove") == 5.0
+    assert H.sum_sensitivity(lower=-2, upper=5, neighbours="replace") == 7.0
+    assert H.sum_sensitivity(lower=-2, upper=5, neighbours="remove") == 5.0
 
 
 def test_private_sum_documented_draw():
@@ -147,14 +147,14 @@ def test_private_mean_replace():
 
 def test_private_mean_remove_uses_sum_and_count():
     values = np.array([1.0, 2.0, 3.0, 4.0])
-    got = M.private_mean(values, lower=0, upper=5, epsilon=1.0, rng=9, neighbouring="remove")
+    got = M.private_mean(values, lower=0, upper=5, epsilon=1.0, rng=9, neighbours="remove")
     gen = np.random.default_rng(9)
     s = 10.0 + gen.laplace(0.0, 5 / 0.5, size=())
     c = 4.0 + gen.laplace(0.0, 1 / 0.5, size=())
     assert got == pytest.approx(float(np.clip(s / max(c, 1.0), 0, 5)), rel=1e-12)
     assert 0.0 <= got <= 5.0
     # with a huge epsilon the answer is the clamped mean
-    big = M.private_mean(values, lower=0, upper=5, epsilon=1e9, rng=0, neighbouring="remove")
+    big = M.private_mean(values, lower=0, upper=5, epsilon=1e9, rng=0, neighbours="remove")
     assert big == pytest.approx(2.5, abs=1e-6)
 
 
@@ -301,14 +301,14 @@ def test_l1_l2_sensitivity_vector_query():
     lambda: M.private_sum([1.0], lower=0, upper=1, epsilon=0),
     lambda: M.private_sum([1.0], lower=2, upper=1, epsilon=1),
     lambda: M.private_sum([1.0], lower=0, upper=float("inf"), epsilon=1),
-    lambda: M.private_sum([1.0], lower=0, upper=1, epsilon=1, neighbouring="swap"),
+    lambda: M.private_sum([1.0], lower=0, upper=1, epsilon=1, neighbours="swap"),
     lambda: M.private_sum([], lower=0, upper=1, epsilon=1),
     lambda: M.private_count([0, 2], epsilon=1),
     lambda: M.private_count([0, 1], epsilon=0),
     lambda: M.private_count([], epsilon=1),
     lambda: M.private_mean([1.0], lower=0, upper=1, epsilon=-1),
     lambda: M.private_mean([], lower=0, upper=1, epsilon=1),
-    lambda: M.private_mean([1.0], lower=0, upper=1, epsilon=1, neighbouring="add"),
+    lambda: M.private_mean([1.0], lower=0, upper=1, epsilon=1, neighbours="add"),
     lambda: M.gaussian_sigma_classic(sensitivity=1, epsilon=0.5, delta=0),
     lambda: M.gaussian_sigma_classic(sensitivity=1, epsilon=0.5, delta=1),
     lambda: M.gaussian_sigma_classic(sensitivity=-1, epsilon=0.5, delta=1e-5),

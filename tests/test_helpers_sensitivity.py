@@ -86,9 +86,9 @@ def test_empirical_never_exceeds_global_on_random_databases():
         n = int(rng.integers(2, 40))
         db = make_database(n, p=float(rng.uniform()), rng=rng)
         for nb in ("remove", "replace"):
-            assert empirical_sensitivity(np.sum, db, neighbours=nb) <= sum_sensitivity(lo=0, hi=1, neighbours=nb)
-            assert empirical_sensitivity(np.mean, db, neighbours=nb) <= mean_sensitivity(n=n, lo=0, hi=1, neighbours=nb) + 1e-12
-            assert empirical_sensitivity(np.max, db, neighbours=nb) <= max_sensitivity(lo=0, hi=1, neighbours=nb)
+            assert empirical_sensitivity(np.sum, db, neighbours=nb) <= sum_sensitivity(lower=0, upper=1, neighbours=nb)
+            assert empirical_sensitivity(np.mean, db, neighbours=nb) <= mean_sensitivity(n=n, lower=0, upper=1, neighbours=nb) + 1e-12
+            assert empirical_sensitivity(np.max, db, neighbours=nb) <= max_sensitivity(lower=0, upper=1, neighbours=nb)
 
 
 # ----------------------------------------------------------------------------- global sensitivity = brute-force max
@@ -97,43 +97,43 @@ def test_empirical_never_exceeds_global_on_random_databases():
 @pytest.mark.parametrize("neighbours", ["remove", "replace"])
 @pytest.mark.parametrize("n", [2, 3, 6])
 def test_global_sensitivities_of_bit_queries_equal_brute_force(neighbours, n):
-    assert _brute_global(np.sum, n, neighbours) == sum_sensitivity(lo=0, hi=1, neighbours=neighbours) == 1.0
+    assert _brute_global(np.sum, n, neighbours) == sum_sensitivity(lower=0, upper=1, neighbours=neighbours) == 1.0
     assert _brute_global(np.sum, n, neighbours) == count_sensitivity(neighbours=neighbours)
-    assert _brute_global(np.mean, n, neighbours) == pytest.approx(mean_sensitivity(n=n, lo=0, hi=1, neighbours=neighbours))
-    assert _brute_global(np.max, n, neighbours) == max_sensitivity(lo=0, hi=1, neighbours=neighbours)
+    assert _brute_global(np.mean, n, neighbours) == pytest.approx(mean_sensitivity(n=n, lower=0, upper=1, neighbours=neighbours))
+    assert _brute_global(np.max, n, neighbours) == max_sensitivity(lower=0, upper=1, neighbours=neighbours)
     thr = lambda d: float(d.sum() > 1)  # noqa: E731
     assert _brute_global(thr, n, neighbours) == threshold_sensitivity(neighbours=neighbours)
     hist = lambda d: np.bincount(d, minlength=2)  # noqa: E731
     assert _brute_global(hist, n, neighbours) == histogram_sensitivity(neighbours=neighbours)
 
 
-@pytest.mark.parametrize("lo, hi", [(-2.0, 3.0), (1.0, 5.0), (-4.0, -1.0)])
-def test_remove_one_bounded_queries_equal_brute_force(lo, hi):
-    # The extreme databases use only the bounds, so enumerating {lo, hi}^n attains the maximum.
+@pytest.mark.parametrize("lower, upper", [(-2.0, 3.0), (1.0, 5.0), (-4.0, -1.0)])
+def test_remove_one_bounded_queries_equal_brute_force(lower, upper):
+    # The extreme databases use only the bounds, so enumerating {lower, upper}^n attains the maximum.
     n = 5
-    assert _brute_global(np.sum, n, "remove", values=(lo, hi)) == sum_sensitivity(lo=lo, hi=hi, neighbours="remove")
-    assert _brute_global(np.mean, n, "remove", values=(lo, hi)) == pytest.approx(
-        mean_sensitivity(n=n, lo=lo, hi=hi, neighbours="remove"))
-    assert _brute_global(np.max, n, "remove", values=(lo, hi)) == max_sensitivity(lo=lo, hi=hi)
+    assert _brute_global(np.sum, n, "remove", values=(lower, upper)) == sum_sensitivity(lower=lower, upper=upper, neighbours="remove")
+    assert _brute_global(np.mean, n, "remove", values=(lower, upper)) == pytest.approx(
+        mean_sensitivity(n=n, lower=lower, upper=upper, neighbours="remove"))
+    assert _brute_global(np.max, n, "remove", values=(lower, upper)) == max_sensitivity(lower=lower, upper=upper)
 
 
 def test_closed_forms():
     # Dwork & Roth 2014 §3.3 and the derivations in the docstrings.
-    assert sum_sensitivity(lo=-2, hi=3, neighbours="remove") == 3.0  # max(|lo|, |hi|)
-    assert sum_sensitivity(lo=-2, hi=3, neighbours="replace") == 5.0  # hi - lo
-    assert sum_sensitivity(lo=0, hi=100) == 100.0
-    assert mean_sensitivity(n=50, lo=0, hi=100, neighbours="replace") == 2.0  # (hi - lo) / n
-    assert mean_sensitivity(n=50, lo=0, hi=100, neighbours="remove") == 2.0
-    assert mean_sensitivity(n=1, lo=0, hi=1, neighbours="replace") == 1.0
-    assert max_sensitivity(lo=18, hi=90, neighbours="replace") == 72.0
+    assert sum_sensitivity(lower=-2, upper=3, neighbours="remove") == 3.0  # max(|lower|, |upper|)
+    assert sum_sensitivity(lower=-2, upper=3, neighbours="replace") == 5.0  # upper - lower
+    assert sum_sensitivity(lower=0, upper=100) == 100.0
+    assert mean_sensitivity(n=50, lower=0, upper=100, neighbours="replace") == 2.0  # (upper - lower) / n
+    assert mean_sensitivity(n=50, lower=0, upper=100, neighbours="remove") == 2.0
+    assert mean_sensitivity(n=1, lower=0, upper=1, neighbours="replace") == 1.0
+    assert max_sensitivity(lower=18, upper=90, neighbours="replace") == 72.0
     assert histogram_sensitivity(neighbours="remove") == 1.0
     assert histogram_sensitivity(neighbours="replace") == 2.0
     assert count_sensitivity() == 1.0 and threshold_sensitivity(neighbours="replace") == 1.0
 
 
 def test_replace_mean_brute_force_over_grid():
-    # Replace-one with values on a grid in [lo, hi]: the maximum change is (hi - lo) / n.
-    lo, hi, n = 0.0, 4.0, 3
+    # Replace-one with values on a grid in [lower, upper]: the maximum change is (upper - lower) / n.
+    lower, upper, n = 0.0, 4.0, 3
     grid = (0.0, 1.0, 4.0)
     best = 0.0
     for db in _all_databases(n, grid):
@@ -142,7 +142,7 @@ def test_replace_mean_brute_force_over_grid():
                 other = db.copy()
                 other[i] = v
                 best = max(best, abs(db.mean() - other.mean()))
-    assert best == pytest.approx(mean_sensitivity(n=n, lo=lo, hi=hi, neighbours="replace"))
+    assert best == pytest.approx(mean_sensitivity(n=n, lower=lower, upper=upper, neighbours="replace"))
 
 
 # ----------------------------------------------------------------------------- differencing attack
@@ -210,11 +210,11 @@ def test_simple_globals_reject_bad_neighbours(fn):
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
-        ({"lo": 2, "hi": 1}, "lo must be <= hi"),
-        ({"lo": float("nan"), "hi": 1}, "lo"),
-        ({"lo": 0, "hi": float("inf")}, "hi"),
-        ({"lo": 0, "hi": "1"}, "hi"),
-        ({"lo": 0, "hi": 1, "neighbours": "swap"}, "neighbours"),
+        ({"lower": 2, "upper": 1}, "lower must be <= upper"),
+        ({"lower": float("nan"), "upper": 1}, "lower"),
+        ({"lower": 0, "upper": float("inf")}, "upper"),
+        ({"lower": 0, "upper": "1"}, "upper"),
+        ({"lower": 0, "upper": 1, "neighbours": "swap"}, "neighbours"),
     ],
 )
 def test_bounded_globals_reject_bad_input(fn, kwargs, pattern):
@@ -225,12 +225,12 @@ def test_bounded_globals_reject_bad_input(fn, kwargs, pattern):
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
-        ({"n": 0, "lo": 0, "hi": 1}, "n"),
-        ({"n": 2.5, "lo": 0, "hi": 1}, "n"),
-        ({"n": 1, "lo": 0, "hi": 1, "neighbours": "remove"}, "n must be >= 2"),
-        ({"n": 5, "lo": 3, "hi": 1}, "lo must be <= hi"),
-        ({"n": 5, "lo": 0, "hi": float("nan")}, "hi"),
-        ({"n": 5, "lo": 0, "hi": 1, "neighbours": "both"}, "neighbours"),
+        ({"n": 0, "lower": 0, "upper": 1}, "n"),
+        ({"n": 2.5, "lower": 0, "upper": 1}, "n"),
+        ({"n": 1, "lower": 0, "upper": 1, "neighbours": "remove"}, "n must be >= 2"),
+        ({"n": 5, "lower": 3, "upper": 1}, "lower must be <= upper"),
+        ({"n": 5, "lower": 0, "upper": float("nan")}, "upper"),
+        ({"n": 5, "lower": 0, "upper": 1, "neighbours": "both"}, "neighbours"),
     ],
 )
 def test_mean_sensitivity_rejects_bad_input(kwargs, pattern):
