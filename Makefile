@@ -35,7 +35,7 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=lessons $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
-	COURSE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+	COURSE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadscope $(PYTEST_ARGS)
 
 bench: setup data
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"

@@ -357,6 +357,16 @@ def _finite_samples(samples: Any, what: str) -> np.ndarray:
     return arr
 
 
+def _within_standard_errors(got: float, expected: float, se: float, statistic: str, n: int, *, what: str,
+                            n_se: float, hint: str | None, quiet: bool) -> None:
+    if abs(got - expected) > n_se * se + 1e-12:
+        raise CheckFailure(_with_hint(
+            f"{what}: the {statistic} of {n} samples is {got:.6g}, expected {expected:.6g} "
+            f"± {n_se * se:.3g} ({n_se:g} standard errors).", hint))
+    if not quiet:
+        passed(what)
+
+
 def check_mean(samples: Any, expected_mean: float, *, std: float, what: str, n_se: float = 5.0,
                hint: str | None = None, quiet: bool = False) -> None:
     """Check that the sample mean is within ``n_se`` standard errors (``std/√n``) of the truth.
@@ -365,14 +375,8 @@ def check_mean(samples: Any, expected_mean: float, *, std: float, what: str, n_s
     wrong spread cannot widen its own tolerance.
     """
     arr = _finite_samples(samples, what)
-    se = std / math.sqrt(arr.size)
-    got = float(arr.mean())
-    if abs(got - expected_mean) > n_se * se + 1e-12:
-        raise CheckFailure(_with_hint(
-            f"{what}: the mean of {arr.size} samples is {got:.6g}, expected {expected_mean:.6g} "
-            f"± {n_se * se:.3g} ({n_se:g} standard errors).", hint))
-    if not quiet:
-        passed(what)
+    _within_standard_errors(float(arr.mean()), expected_mean, std / math.sqrt(arr.size), "mean", arr.size,
+                            what=what, n_se=n_se, hint=hint, quiet=quiet)
 
 
 def check_variance(samples: Any, expected_var: float, *, kurtosis: float = 3.0, what: str, n_se: float = 5.0,
@@ -384,13 +388,8 @@ def check_variance(samples: Any, expected_var: float, *, kurtosis: float = 3.0, 
     """
     arr = _finite_samples(samples, what)
     se = expected_var * math.sqrt(max(kurtosis - 1.0, 1e-12) / arr.size)
-    got = float(arr.var(ddof=1))
-    if abs(got - expected_var) > n_se * se + 1e-12:
-        raise CheckFailure(_with_hint(
-            f"{what}: the variance of {arr.size} samples is {got:.6g}, expected {expected_var:.6g} "
-            f"± {n_se * se:.3g} ({n_se:g} standard errors).", hint))
-    if not quiet:
-        passed(what)
+    _within_standard_errors(float(arr.var(ddof=1)), expected_var, se, "variance", arr.size,
+                            what=what, n_se=n_se, hint=hint, quiet=quiet)
 
 
 def check_samples(samples: Any, *, mean: float, var: float, kurtosis: float = 3.0, what: str,

@@ -201,6 +201,15 @@ def _sum_sensitivity(*, lower: float, upper: float, neighbours: Neighbours = "re
     return max(abs(lower), abs(upper))
 
 
+def _bounded_query_inputs(values: Any, lower: float, upper: float, epsilon: float,
+                          neighbours: Any) -> tuple[np.ndarray, float, float, float, Any]:
+    """Validate the inputs shared by the clamped-value queries and clamp the values."""
+    lower, upper = _check_bounds(lower, upper)
+    neighbours = _check_neighbours(neighbours)
+    epsilon = check_epsilon(epsilon)
+    return clamp(values, lower=lower, upper=upper), lower, upper, epsilon, neighbours
+
+
 def private_sum(values: Any, *, lower: float, upper: float, epsilon: float,
                 rng: np.random.Generator | int | None = None,
                 neighbours: Neighbours = "replace") -> float:
@@ -218,10 +227,7 @@ def private_sum(values: Any, *, lower: float, upper: float, epsilon: float,
         If ``values`` is empty, not 1-D or holds NaN; ``lower >= upper``; ``epsilon <= 0``;
         or ``neighbours`` is unknown.
     """
-    lower, upper = _check_bounds(lower, upper)
-    neighbours = _check_neighbours(neighbours)
-    epsilon = check_epsilon(epsilon)
-    clipped = clamp(values, lower=lower, upper=upper)
+    clipped, lower, upper, epsilon, neighbours = _bounded_query_inputs(values, lower, upper, epsilon, neighbours)
     delta_1 = _sum_sensitivity(lower=lower, upper=upper, neighbours=neighbours)
     return float(laplace_mechanism(float(clipped.sum()), sensitivity=delta_1, epsilon=epsilon, rng=rng))
 
@@ -266,10 +272,7 @@ def private_mean(values: Any, *, lower: float, upper: float, epsilon: float,
         If ``values`` is empty, not 1-D or holds NaN; ``lower >= upper``; ``epsilon <= 0``;
         or ``neighbours`` is unknown.
     """
-    lower, upper = _check_bounds(lower, upper)
-    neighbours = _check_neighbours(neighbours)
-    epsilon = check_epsilon(epsilon)
-    clipped = clamp(values, lower=lower, upper=upper)
+    clipped, lower, upper, epsilon, neighbours = _bounded_query_inputs(values, lower, upper, epsilon, neighbours)
     gen = as_rng(rng)
     n = clipped.size
     if neighbours == "replace":

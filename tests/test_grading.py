@@ -74,143 +74,146 @@ class Graded:
             return {row["student"]: row for row in csv.DictReader(handle)}
 
 
-@pytest.fixture(scope="module", params=[pytest.param(lesson, marks=pytest.mark.xdist_group(lesson))
-                                        for lesson in LESSONS])
-def graded(request, tmp_path_factory, monkeypatch_module) -> Graded:
-    lesson = request.param
-    tmp = tmp_path_factory.mktemp(f"grade-{lesson}")
-    subs = tmp / "submissions"
-    S.write(S.perfect(lesson), subs, "perfect", lesson)
-    S.write(S.load_released(lesson), subs, "blank", lesson)
-    mixed, fair_mixed = S.mixed(lesson)
-    S.write(mixed, subs, "mixed", lesson)
-    swallow, fair_swallow = S.swallow(lesson)
-    S.write(swallow, subs, "swallow", lesson)
-    broken = subs / "broken" / lesson
-    broken.mkdir(parents=True)
-    (broken / f"{lesson}.ipynb").write_text('{"cells": [{"cell_type": "code", "source": "x = ')  # truncated upload
-    monkeypatch_module.setenv("COURSE_STUCK_GRACE", str(STUCK_GRACE))
-    start = time.monotonic()
-    report = grade_class(subs, out=tmp / "grading", lessons=[lesson], timeout=lesson_timeout(lesson))
-    seconds = time.monotonic() - start
-    return Graded(lesson, tmp / "grading", report, seconds, {"mixed": fair_mixed, "swallow": fair_swallow})
+class _LessonGrading:
+    """All scenarios of one lesson, graded once per class (one class per lesson, below), so that
+    `pytest -n 2 --dist loadscope` keeps a lesson's tests, and its one grading run, on one worker."""
+
+    LESSON = ""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def graded(cls, tmp_path_factory) -> Graded:
+        lesson = cls.LESSON
+        tmp = tmp_path_factory.mktemp(f"grade-{lesson}")
+        subs = tmp / "submissions"
+        S.write(S.perfect(lesson), subs, "perfect", lesson)
+        S.write(S.load_released(lesson), subs, "blank", lesson)
+        mixed, fair_mixed = S.mixed(lesson)
+        S.write(mixed, subs, "mixed", lesson)
+        swallow, fair_swallow = S.swallow(lesson)
+        S.write(swallow, subs, "swallow", lesson)
+        broken = subs / "broken" / lesson
+        broken.mkdir(parents=True)
+        (broken / f"{lesson}.ipynb").write_text('{"cells": [{"cell_type": "code", "source": "x = ')  # truncated upload
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("COURSE_STUCK_GRACE", str(STUCK_GRACE))
+            start = time.monotonic()
+            report = grade_class(subs, out=tmp / "grading", lessons=[lesson], timeout=lesson_timeout(lesson))
+            seconds = time.monotonic() - start
+        return Graded(lesson, tmp / "grading", report, seconds, {"mixed": fair_mixed, "swallow": fair_swallow})
+
+    def test_grading_run_succeeds(self, graded: Graded) -> None:
+        assert graded.report.ok, graded.report.errors
+        statuses = {r.student: r.status for r in graded.report.results}
+        assert statuses == {"perfect": "graded", "blank": "graded", "mixed": "graded", "swallow": "graded",
+                            "broken": "malformed"}, (statuses, [r.notes for r in graded.report.results])
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
+    def test_perfect_student_gets_every_autograded_point(self, graded: Graded) -> None:
+        sub = graded.submission("perfect")
+        assert sub["max_code_score"] > 0
+        assert sub["code_score"] == sub["max_code_score"], sub["grades"]
 
 
-def test_grading_run_succeeds(graded: Graded) -> None:
-    assert graded.report.ok, graded.report.errors
-    statuses = {r.student: r.status for r in graded.report.results}
-    assert statuses == {"perfect": "graded", "blank": "graded", "mixed": "graded", "swallow": "graded",
-                        "broken": "malformed"}, (statuses, [r.notes for r in graded.report.results])
+    def test_solution_runs_without_errors_in_the_grader(self, graded: Graded) -> None:
+        nb = graded.notebook("perfect")
+        errors = [(i, _outputs_text(c)[-600:]) for i, c in enumerate(nb.cells)
+                  if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", []))]
+        assert not errors, errors
 
 
-def test_perfect_student_gets_every_autograded_point(graded: Graded) -> None:
-    sub = graded.submission("perfect")
-    assert sub["max_code_score"] > 0
-    assert sub["code_score"] == sub["max_code_score"], sub["grades"]
+    def test_blank_student_version_scores_zero_without_crashing(self, graded: Graded) -> None:
+        sub = graded.submission("blank")
+        assert sub["score"] == 0, sub["grades"]
+        nb = graded.notebook("blank")
+        for ex in S.exercises(graded.lesson):
+            text = _outputs_text(_cell(nb, ex.tests_id))
+            assert "not implemented yet" in text or "NotImplementedError" in text, (ex.tests_id, text[-500:])
 
 
-def test_solution_runs_without_errors_in_the_grader(graded: Graded) -> None:
-    nb = graded.notebook("perfect")
-    errors = [(i, _outputs_text(c)[-600:]) for i, c in enumerate(nb.cells)
-              if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", []))]
-    assert not errors, errors
+    def test_mixed_student_gets_exactly_the_fair_partial_score(self, graded: Graded) -> None:
+        sub = graded.submission("mixed")
+        assert 0 < sub["code_score"] < sub["max_code_score"]
+        assert sub["code_score"] == pytest.approx(graded.fair["mixed"]), sub["grades"]
 
 
-def test_blank_student_version_scores_zero_without_crashing(graded: Graded) -> None:
-    sub = graded.submission("blank")
-    assert sub["score"] == 0, sub["grades"]
-    nb = graded.notebook("blank")
-    for ex in S.exercises(graded.lesson):
-        text = _outputs_text(_cell(nb, ex.tests_id))
-        assert "not implemented yet" in text or "NotImplementedError" in text, (ex.tests_id, text[-500:])
+    def test_deleted_and_edited_test_cells_are_restored(self, graded: Graded) -> None:
+        solution = S.load_solution(graded.lesson)
+        nb = graded.notebook("mixed")
+        e1, _, e3 = S.exercises(graded.lesson)[:3]
+        for ex in (e1, e3):
+            restored = _cell(nb, ex.tests_id).source  # nbgrader may prepend a note that it restored the cell
+            assert restored.endswith(_cell(solution, ex.tests_id).source), restored[:300]
+            assert graded.submission("mixed")["grades"][ex.tests_id][0] == 0
 
 
-def test_mixed_student_gets_exactly_the_fair_partial_score(graded: Graded) -> None:
-    sub = graded.submission("mixed")
-    assert 0 < sub["code_score"] < sub["max_code_score"]
-    assert sub["code_score"] == pytest.approx(graded.fair["mixed"]), sub["grades"]
+    def test_hiding_tracebacks_earns_nothing(self, graded: Graded) -> None:
+        nb = graded.notebook("mixed")
+        e1 = S.exercises(graded.lesson)[0]
+        outputs = _cell(nb, e1.tests_id).outputs
+        assert any(o.output_type == "error" for o in outputs), outputs
 
 
-def test_deleted_and_edited_test_cells_are_restored(graded: Graded) -> None:
-    solution = S.load_solution(graded.lesson)
-    nb = graded.notebook("mixed")
-    e1, _, e3 = S.exercises(graded.lesson)[:3]
-    for ex in (e1, e3):
-        restored = _cell(nb, ex.tests_id).source  # nbgrader may prepend a note that it restored the cell
-        assert restored.endswith(_cell(solution, ex.tests_id).source), restored[:300]
-        assert graded.submission("mixed")["grades"][ex.tests_id][0] == 0
+    def test_delegating_to_the_reference_earns_nothing(self, graded: Graded) -> None:
+        e2 = S.exercises(graded.lesson)[1]
+        nb = graded.notebook("mixed")
+        assert graded.submission("mixed")["grades"][e2.tests_id][0] == 0
+        assert "reference solution" in _outputs_text(_cell(nb, e2.tests_id))
 
 
-def test_hiding_tracebacks_earns_nothing(graded: Graded) -> None:
-    nb = graded.notebook("mixed")
-    e1 = S.exercises(graded.lesson)[0]
-    outputs = _cell(nb, e1.tests_id).outputs
-    assert any(o.output_type == "error" for o in outputs), outputs
+    def test_infinite_loop_is_cut_off_and_the_rest_still_graded(self, graded: Graded) -> None:
+        ex = S.exercises(graded.lesson)
+        nb = graded.notebook("mixed")
+        assert "CellTimeoutError" in _outputs_text(_cell(nb, ex[3].answer_id)) or \
+            "KeyboardInterrupt" in _outputs_text(_cell(nb, ex[3].answer_id))
+        grades = graded.submission("mixed")["grades"]
+        assert all(grades[e.tests_id][0] == e.points for e in ex[4:]), grades
 
 
-def test_delegating_to_the_reference_earns_nothing(graded: Graded) -> None:
-    e2 = S.exercises(graded.lesson)[1]
-    nb = graded.notebook("mixed")
-    assert graded.submission("mixed")["grades"][e2.tests_id][0] == 0
-    assert "reference solution" in _outputs_text(_cell(nb, e2.tests_id))
+    def test_copied_cell_is_graded_normally(self, graded: Graded) -> None:
+        e5 = S.exercises(graded.lesson)[4]
+        assert graded.submission("mixed")["grades"][e5.tests_id][0] == e5.points
+        assert any("copied cell" in n for n in graded.result("mixed").notes)
 
 
-def test_infinite_loop_is_cut_off_and_the_rest_still_graded(graded: Graded) -> None:
-    ex = S.exercises(graded.lesson)
-    nb = graded.notebook("mixed")
-    assert "CellTimeoutError" in _outputs_text(_cell(nb, ex[3].answer_id)) or \
-        "KeyboardInterrupt" in _outputs_text(_cell(nb, ex[3].answer_id))
-    grades = graded.submission("mixed")["grades"]
-    assert all(grades[e.tests_id][0] == e.points for e in ex[4:]), grades
+    def test_loop_swallowing_interrupt_restarts_kernel_in_bounded_time(self, graded: Graded) -> None:
+        result = graded.result("swallow")
+        assert any("kernel was restarted" in n for n in result.notes), result.notes
+        sub = graded.submission("swallow")
+        ex = S.exercises(graded.lesson)
+        assert sub["code_score"] >= graded.fair["swallow"], sub["grades"]
+        assert sub["grades"][ex[2].tests_id][0] == 0
+        # bounded: the whole class (five students, two time-outs) well under one timeout per cell
+        assert graded.seconds < 6 * lesson_timeout(graded.lesson) + 300
 
 
-def test_copied_cell_is_graded_normally(graded: Graded) -> None:
-    e5 = S.exercises(graded.lesson)[4]
-    assert graded.submission("mixed")["grades"][e5.tests_id][0] == e5.points
-    assert any("copied cell" in n for n in graded.result("mixed").notes)
+    def test_malformed_notebook_is_reported_and_scored_zero(self, graded: Graded) -> None:
+        result = graded.result("broken")
+        assert result.status == "malformed" and "not valid JSON" in result.notes[0]
+        rows = graded.csv_rows()
+        assert rows["broken"]["score"] == "0"
+        page = graded.out / "feedback" / "broken" / graded.lesson / f"{graded.lesson}.html"
+        assert "not valid JSON" in page.read_text()
 
 
-def test_loop_swallowing_interrupt_restarts_kernel_in_bounded_time(graded: Graded) -> None:
-    result = graded.result("swallow")
-    assert any("kernel was restarted" in n for n in result.notes), result.notes
-    sub = graded.submission("swallow")
-    ex = S.exercises(graded.lesson)
-    assert sub["code_score"] >= graded.fair["swallow"], sub["grades"]
-    assert sub["grades"][ex[2].tests_id][0] == 0
-    # bounded: the whole class (five students, two time-outs) well under one timeout per cell
-    assert graded.seconds < 6 * lesson_timeout(graded.lesson) + 300
+    def test_grades_csv_and_feedback_for_every_student(self, graded: Graded) -> None:
+        with open(graded.out / "grades.csv", newline="") as handle:
+            header = next(csv.reader(handle))
+        assert header == ["student", "lesson", "score", "max_score"]
+        rows = graded.csv_rows()
+        assert set(rows) == {"perfect", "blank", "mixed", "swallow", "broken"}
+        assert float(rows["perfect"]["score"]) == graded.submission("perfect")["code_score"]
+        assert float(rows["mixed"]["max_score"]) == graded.submission("mixed")["max_score"]
+        for student in rows:
+            page = graded.out / "feedback" / student / graded.lesson / f"{graded.lesson}.html"
+            assert page.is_file(), page
 
 
-def test_malformed_notebook_is_reported_and_scored_zero(graded: Graded) -> None:
-    result = graded.result("broken")
-    assert result.status == "malformed" and "not valid JSON" in result.notes[0]
-    rows = graded.csv_rows()
-    assert rows["broken"]["score"] == "0"
-    page = graded.out / "feedback" / "broken" / graded.lesson / f"{graded.lesson}.html"
-    assert "not valid JSON" in page.read_text()
+for _lesson in LESSONS:
+    _name = f"TestGrading_{_lesson}"
+    globals()[_name] = type(_name, (_LessonGrading,), {"LESSON": _lesson})
 
 
-def test_grades_csv_and_feedback_for_every_student(graded: Graded) -> None:
-    with open(graded.out / "grades.csv", newline="") as handle:
-        header = next(csv.reader(handle))
-    assert header == ["student", "lesson", "score", "max_score"]
-    rows = graded.csv_rows()
-    assert set(rows) == {"perfect", "blank", "mixed", "swallow", "broken"}
-    assert float(rows["perfect"]["score"]) == graded.submission("perfect")["code_score"]
-    assert float(rows["mixed"]["max_score"]) == graded.submission("mixed")["max_score"]
-    for student in rows:
-        page = graded.out / "feedback" / student / graded.lesson / f"{graded.lesson}.html"
-        assert page.is_file(), page
-
-
-@pytest.mark.xdist_group(LESSONS[0] if LESSONS else "none")
 def test_regrading_keeps_manual_grades_and_other_students(tmp_path: Path) -> None:
     """Grade, give a manual grade, regrade one student (twice): nothing is lost, nothing changes."""
     lesson = LESSONS[0]
