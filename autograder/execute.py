@@ -49,7 +49,7 @@ class RobustExecute(Execute):
         await ensure_async(self.km.restart_kernel(now=True))
         await asyncio.sleep(0.5)
         await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
-        self.log.warning("Kernel restarted and ready")
+        self.log.info("Kernel restarted and ready")
 
     async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
                                  store_history: bool = True) -> Any:
@@ -82,7 +82,7 @@ class RobustExecute(Execute):
         reply = await super()._async_handle_timeout(timeout, cell)
         self.log.warning("Timed out after %ss; interrupted the kernel, checking it responds", timeout)
         if await self._kernel_responds(self.stuck_grace):
-            self.log.warning("The kernel responds after the interrupt")
+            self.log.info("The kernel responds after the interrupt")
             return reply
         self.log.error("Kernel ignored the interrupt for %ss; restarting it", self.stuck_grace)
         await self._restart()

@@ -54,7 +54,7 @@ from pathlib import Path
 import nbformat
 
 from .paths import SOLUTIONS, all_lessons, resolve_lessons
-from .release import nbgrader_env, write_course_config
+from .release import nbgrader_env, run_nbgrader, write_course_config
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -213,8 +213,7 @@ def prepare_sources(out: Path, lessons: list[str]) -> list[str]:
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(SOLUTIONS / lesson, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", lesson, "--force"],
-                              cwd=out, env=nbgrader_env(), capture_output=True, text=True)
+        proc = run_nbgrader(["generate_assignment", lesson, "--force"], cwd=out)
         if proc.returncode != 0:
             errors.append(f"could not register {lesson} in the gradebook:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
             continue
@@ -277,14 +276,12 @@ def write_feedback(out: Path, lesson: str, students: list[str]) -> list[str]:
     """nbgrader's feedback pages for the students graded now (one process per lesson)."""
     if not students:
         return []
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", lesson, "--force"],
-                          cwd=out, env=nbgrader_env(), capture_output=True, text=True)
+    proc = run_nbgrader(["generate_feedback", lesson, "--force"], cwd=out)
     if proc.returncode == 0:
         return []
     errors = []
     for student in students:  # one failed: retry one by one so the others still get theirs
-        p = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", lesson, "--student", student,
-                            "--force"], cwd=out, env=nbgrader_env(), capture_output=True, text=True)
+        p = run_nbgrader(["generate_feedback", lesson, "--student", student, "--force"], cwd=out)
         if p.returncode != 0:
             errors.append(f"feedback for {student}/{lesson} failed: {p.stderr[-1500:]}")
     return errors

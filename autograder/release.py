@@ -71,7 +71,7 @@ def write_course_config(root: Path, *, extra: str = "") -> Path:
 
 
 def run_nbgrader(args: list[str], cwd: Path, *, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``nbgrader ARGS`` in ``cwd`` (where its nbgrader_config.py is) and fail loudly."""
+    """Run ``nbgrader ARGS`` in ``cwd`` (where its nbgrader_config.py is); the caller checks the result."""
     cmd = [sys.executable, "-m", "nbgrader", *args]
     proc = subprocess.run(cmd, cwd=cwd, env=nbgrader_env(), capture_output=True, text=True, timeout=timeout)
     return proc

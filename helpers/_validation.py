@@ -18,9 +18,15 @@ __all__ = [
     "check_positive",
     "check_positive_int",
     "check_nonnegative",
+    "check_bounds",
+    "check_neighbours",
+    "NEIGHBOURS",
     "as_database",
     "as_rng",
 ]
+
+# The two neighbouring relations the course uses: remove-one (unbounded DP) and replace-one (bounded DP).
+NEIGHBOURS = ("remove", "replace")
 
 
 def _is_real(x: Any) -> bool:
@@ -81,6 +87,24 @@ def check_probability(p: Any, name: str, *, open_low: bool = False, open_high: b
         hi = ")" if open_high else "]"
         raise ValueError(f"{name} must be in {lo}0, 1{hi}, got {p!r}")
     return p
+
+
+def check_neighbours(neighbours: Any) -> str:
+    """A neighbouring relation: ``"remove"`` (add/remove one person) or ``"replace"`` (change one)."""
+    if neighbours not in NEIGHBOURS:
+        raise ValueError(f"neighbours must be 'remove' or 'replace', got {neighbours!r}")
+    return str(neighbours)
+
+
+def check_bounds(lower: Any, upper: Any, *, allow_equal: bool = True) -> tuple[float, float]:
+    """Finite value bounds ``lower <= upper`` (``lower < upper`` with ``allow_equal=False``)."""
+    for name, value in (("lower", lower), ("upper", upper)):
+        if not _is_real(value) or not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if float(lower) > float(upper) or (not allow_equal and float(lower) == float(upper)):
+        relation = "<=" if allow_equal else "<"
+        raise ValueError(f"lower must be {relation} upper, got lower={lower!r}, upper={upper!r}")
+    return float(lower), float(upper)
 
 
 def as_database(db: Any, name: str = "db", *, binary: bool = False, allow_empty: bool = False) -> np.ndarray:

@@ -39,8 +39,10 @@ from scipy import optimize, special
 from ._validation import (
     as_database,
     as_rng,
+    check_bounds,
     check_delta,
     check_epsilon,
+    check_neighbours,
     check_positive,
     check_sensitivity,
 )
@@ -71,22 +73,6 @@ def _check_value(value: Any, name: str = "value") -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite (no NaN or infinity), got {value!r}")
     return arr
-
-
-def _check_bounds(lower: Any, upper: Any) -> tuple[float, float]:
-    for name, bound in (("lower", lower), ("upper", upper)):
-        if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(float(bound)):
-            raise ValueError(f"{name} must be a finite number, got {bound!r}")
-    if not float(lower) < float(upper):
-        raise ValueError(f"lower must be < upper, got lower={lower!r}, upper={upper!r}")
-    return float(lower), float(upper)
-
-
-def _check_neighbours(neighbours: Any) -> str:
-    if neighbours not in ("replace", "remove"):
-        raise ValueError(f"neighbours must be 'replace' or 'remove', got {neighbours!r}")
-    return str(neighbours)
 
 
 def _add_noise(arr: np.ndarray, noise: np.ndarray, scalar: bool) -> float | np.ndarray:
@@ -176,7 +162,7 @@ def clamp(values: Any, *, lower: float, upper: float) -> np.ndarray:
     ValueError
         If ``values`` is not a non-empty 1-D array of numbers without NaN, or ``lower >= upper``.
     """
-    lower, upper = _check_bounds(lower, upper)
+    lower, upper = check_bounds(lower, upper, allow_equal=False)
     arr = as_database(values, "values").astype(float)
     return np.clip(arr, lower, upper)
 
@@ -194,8 +180,8 @@ def _sum_sensitivity(*, lower: float, upper: float, neighbours: Neighbours = "re
     ValueError
         If ``lower >= upper`` or ``neighbours`` is not ``"replace"`` / ``"remove"``.
     """
-    lower, upper = _check_bounds(lower, upper)
-    neighbours = _check_neighbours(neighbours)
+    lower, upper = check_bounds(lower, upper, allow_equal=False)
+    neighbours = check_neighbours(neighbours)
     if neighbours == "replace":
         return upper - lower
     return max(abs(lower), abs(upper))
@@ -204,8 +190,8 @@ def _sum_sensitivity(*, lower: float, upper: float, neighbours: Neighbours = "re
 def _bounded_query_inputs(values: Any, lower: float, upper: float, epsilon: float,
                           neighbours: Any) -> tuple[np.ndarray, float, float, float, Any]:
     """Validate the inputs shared by the clamped-value queries and clamp the values."""
-    lower, upper = _check_bounds(lower, upper)
-    neighbours = _check_neighbours(neighbours)
+    lower, upper = check_bounds(lower, upper, allow_equal=False)
+    neighbours = check_neighbours(neighbours)
     epsilon = check_epsilon(epsilon)
     return clamp(values, lower=lower, upper=upper), lower, upper, epsilon, neighbours
 

@@ -42,13 +42,12 @@ C. Dwork, A. Roth. "The Algorithmic Foundations of Differential Privacy." 2014, 
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._validation import as_database, check_positive_int
+from ._validation import as_database, check_bounds, check_neighbours, check_positive_int
 from .databases import remove_one_neighbours, replace_one_neighbours
 
 __all__ = [
@@ -61,25 +60,6 @@ __all__ = [
     "threshold_sensitivity",
     "differencing_attack",
 ]
-
-_NEIGHBOURS = ("remove", "replace")
-
-
-def _check_neighbours(neighbours: Any) -> str:
-    if neighbours not in _NEIGHBOURS:
-        raise ValueError(f"neighbours must be 'remove' or 'replace', got {neighbours!r}")
-    return str(neighbours)
-
-
-def _check_bounds(lower: Any, upper: Any) -> tuple[float, float]:
-    for name, value in (("lower", lower), ("upper", upper)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(float(value)):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if float(lower) > float(upper):
-        raise ValueError(f"lower must be <= upper, got lower={lower!r} > upper={upper!r}")
-    return float(lower), float(upper)
-
 
 def _query_value(query: Callable[[np.ndarray], Any], db: np.ndarray) -> np.ndarray:
     value = np.asarray(query(db), dtype=float)
@@ -137,7 +117,7 @@ def empirical_sensitivity(
     >>> empirical_sensitivity(np.sum, np.array([0, 0, 0]))   # global sensitivity is still 1
     0.0
     """
-    neighbours = _check_neighbours(neighbours)
+    neighbours = check_neighbours(neighbours)
     if norm not in (1, 2, np.inf):
         raise ValueError(f"norm must be 1, 2 or numpy.inf, got {norm!r}")
     arr = as_database(db, binary=(neighbours == "replace"))
@@ -174,7 +154,7 @@ def count_sensitivity(*, neighbours: str = "remove") -> float:
     ValueError
         If ``neighbours`` is not ``"remove"`` or ``"replace"``.
     """
-    _check_neighbours(neighbours)
+    check_neighbours(neighbours)
     return 1.0
 
 
@@ -200,7 +180,7 @@ def histogram_sensitivity(*, neighbours: str = "remove") -> float:
     ValueError
         If ``neighbours`` is not ``"remove"`` or ``"replace"``.
     """
-    return 1.0 if _check_neighbours(neighbours) == "remove" else 2.0
+    return 1.0 if check_neighbours(neighbours) == "remove" else 2.0
 
 
 def sum_sensitivity(*, lower: float, upper: float, neighbours: str = "remove") -> float:
@@ -229,8 +209,8 @@ def sum_sensitivity(*, lower: float, upper: float, neighbours: str = "remove") -
     ValueError
         If ``lower`` or ``upper`` is not finite, ``lower > upper``, or ``neighbours`` is unknown.
     """
-    neighbours = _check_neighbours(neighbours)
-    lower, upper = _check_bounds(lower, upper)
+    neighbours = check_neighbours(neighbours)
+    lower, upper = check_bounds(lower, upper)
     return max(abs(lower), abs(upper)) if neighbours == "remove" else upper - lower
 
 
@@ -272,11 +252,11 @@ def mean_sensitivity(*, n: int, lower: float, upper: float, neighbours: str = "r
     ----------
     Dwork & Roth (2014) §3.3; J. P. Near, C. Abuah, "Programming Differential Privacy" (2021), ch. "Sensitivity".
     """
-    neighbours = _check_neighbours(neighbours)
+    neighbours = check_neighbours(neighbours)
     n = check_positive_int(n, "n")
     if neighbours == "remove" and n < 2:
         raise ValueError(f"n must be >= 2 for remove-one neighbours (the mean of 0 rows is undefined), got {n}")
-    lower, upper = _check_bounds(lower, upper)
+    lower, upper = check_bounds(lower, upper)
     return (upper - lower) / n
 
 
@@ -305,8 +285,8 @@ def max_sensitivity(*, lower: float, upper: float, neighbours: str = "remove") -
     ValueError
         If ``lower`` or ``upper`` is not finite, ``lower > upper``, or ``neighbours`` is unknown.
     """
-    _check_neighbours(neighbours)
-    lower, upper = _check_bounds(lower, upper)
+    check_neighbours(neighbours)
+    lower, upper = check_bounds(lower, upper)
     return upper - lower
 
 
@@ -332,7 +312,7 @@ def threshold_sensitivity(*, neighbours: str = "remove") -> float:
     ValueError
         If ``neighbours`` is not ``"remove"`` or ``"replace"``.
     """
-    _check_neighbours(neighbours)
+    check_neighbours(neighbours)
     return 1.0
 
 
