@@ -57,3 +57,11 @@ def test_readme_commands_and_ci() -> None:
     assert re.search(r"^lab: setup$", makefile, re.M) and re.search(r"^test: setup$", makefile, re.M)
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_ci_script_cannot_die_of_sigpipe() -> None:
+    """Under ``set -o pipefail`` a pipe into ``head`` fails when the writer gets SIGPIPE (exit 141),
+    which once failed CI before a single test ran. Keep the CI script free of early-closing readers."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    code = "\n".join(line.split("#")[0] for line in ci.splitlines())
+    assert not re.search(r"\|\s*(head|grep\s+-q|grep\s+-m)\b", code), "a pipe into an early-closing reader in .ci/run"
