@@ -55,4 +55,4 @@ check: setup
 	$(BIN)/python -m autograder check
 
 clean:
-	rm -rf $(VENV) grading .pytest_cache
+	rm -rf $(VENV) .venv-py312 grading .pytest_cache
