@@ -54,19 +54,20 @@ class RobustExecute(Execute):
     async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
                                  store_history: bool = True) -> Any:
         """Run one cell under a watchdog: whatever happens inside nbclient, a cell gets at most
-        its timeout, plus the grace period, plus a margin; then the kernel is restarted."""
+        its timeout, plus the grace period, plus the time a restart of the kernel may take;
+        then the kernel is restarted."""
         limit = self._get_timeout(cell)
         if not limit:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        watchdog = limit + self.stuck_grace + 20
+        # Room for _async_handle_timeout's own restart, so the watchdog never cancels it half-way.
+        watchdog = limit + self.stuck_grace + self.startup_timeout + 10
         try:
             return await asyncio.wait_for(
                 super().async_execute_cell(cell, cell_index, execution_count, store_history), watchdog)
-        except (asyncio.TimeoutError, DeadKernelError) as exc:
-            if isinstance(exc, DeadKernelError):
-                self.log.error("The kernel died while running cell %s; restarting it", cell_index)
-            else:
-                self.log.error("Cell %s had no reply %ss after it started; restarting it", cell_index, watchdog)
+        except (asyncio.TimeoutError, DeadKernelError):
+            # nbclient turns the watchdog's cancellation into DeadKernelError too: one case.
+            self.log.error("Cell %s did not finish within %ss, or the kernel died; restarting it",
+                           cell_index, watchdog)
             await self._restart()
             cell.setdefault("outputs", []).append(NotebookNode(
                 output_type="error", ename="CellTimeoutError",

@@ -42,7 +42,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -237,30 +236,24 @@ def autograde_one(out: Path, student: str, lesson: str, nb: nbformat.NotebookNod
         shutil.copytree(out / "submitted" / student / lesson, root / "submitted" / student / lesson)
         grace = int(env.get("COURSE_STUCK_GRACE", "10"))
         wall = (_code_cells(nb) + 5) * (timeout + grace + 10) + 120
-        cmd = [sys.executable, "-m", "nbgrader", "autograde", lesson, "--student", student, "--force"]
         log_file = out / "logs" / student / f"{lesson}.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        # Its own session, so that on overrun the whole group (nbgrader and its kernel) is stopped.
-        with subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              start_new_session=True) as proc:
-            try:
-                stdout, stderr = proc.communicate(timeout=wall)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                stdout, stderr = proc.communicate()
-                log_file.write_text(stdout + stderr)
-                return False, f"nbgrader autograde ran longer than {wall} s and was stopped: {stderr[-2000:]}"
-        log_file.write_text(stdout + stderr)
+        try:
+            proc = run_nbgrader(["autograde", lesson, "--student", student, "--force"], cwd=root, env=env,
+                                timeout=wall)
+        except subprocess.TimeoutExpired as exc:
+            log_file.write_text((exc.output or "") + (exc.stderr or ""))
+            return False, f"nbgrader autograde ran longer than {wall} s and was stopped: {(exc.stderr or '')[-2000:]}"
+        log_file.write_text(proc.stdout + proc.stderr)
         graded = root / "autograded" / student / lesson
         if proc.returncode != 0 or not (graded / f"{lesson}.ipynb").is_file():
-            return False, f"nbgrader autograde failed (exit {proc.returncode}):\n{stderr[-4000:]}"
+            return False, f"nbgrader autograde failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
         target = out / "autograded" / student / lesson
         if target.exists():
             shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(graded, target)
-        return True, stderr
+        return True, proc.stderr
 
 
 def _timeouts_in(log: str) -> list[str]:

@@ -9,9 +9,11 @@ writes elsewhere: the tests use that to prove ``lessons/`` is exactly what the r
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,11 +72,28 @@ def write_course_config(root: Path, *, extra: str = "") -> Path:
     return path
 
 
-def run_nbgrader(args: list[str], cwd: Path, *, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``nbgrader ARGS`` in ``cwd`` (where its nbgrader_config.py is); the caller checks the result."""
+def run_nbgrader(args: list[str], cwd: Path, *, env: dict[str, str] | None = None,
+                 timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``nbgrader ARGS`` in ``cwd`` (where its nbgrader_config.py is); the caller checks the result.
+
+    nbgrader runs in a session of its own. When ``timeout`` passes, or this process is interrupted
+    (Ctrl-C), the whole group, nbgrader and any kernel it started, is killed, so nothing is left
+    running that could still write to the gradebook; a timeout then raises
+    :class:`subprocess.TimeoutExpired` carrying what nbgrader printed.
+    """
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    proc = subprocess.run(cmd, cwd=cwd, env=nbgrader_env(), capture_output=True, text=True, timeout=timeout)
-    return proc
+    with subprocess.Popen(cmd, cwd=cwd, env=nbgrader_env() if env is None else env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except BaseException as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+            if isinstance(exc, subprocess.TimeoutExpired):
+                raise subprocess.TimeoutExpired(cmd, exc.timeout, output=stdout, stderr=stderr) from None
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
 
 
 def generate_student_version(lesson: str, dest: Path) -> None:

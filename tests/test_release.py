@@ -51,3 +51,45 @@ def test_readme_lists_every_lesson_with_a_colab_badge() -> None:
     for lesson in all_lessons():
         assert f"lessons/{lesson}/{lesson}.ipynb)" in readme
     assert readme.count("colab-badge.svg") == len(all_lessons())
+
+
+def test_run_nbgrader_stops_the_whole_process_group_on_timeout(tmp_path: Path) -> None:
+    """An nbgrader run past its time limit is killed with everything it started, and what it
+    printed so far comes back with the error (the grader writes it to the submission's log)."""
+    import os
+    import subprocess
+    import time
+
+    from autograder.release import nbgrader_env, run_nbgrader
+
+    # A stand-in `nbgrader` that starts a grandchild (like a kernel) and then hangs.
+    fake = tmp_path / "fake" / "nbgrader"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")  # a regular package, found before the installed nbgrader
+    pid_file = tmp_path / "grandchild.pid"
+    (fake / "__main__.py").write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "print('started', flush=True)\n"
+        "time.sleep(600)\n")
+    env = dict(nbgrader_env(), PYTHONPATH=str(fake.parent))
+    start = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        run_nbgrader(["autograde"], cwd=tmp_path, env=env, timeout=5)
+    assert time.monotonic() - start < 30
+    assert "started" in info.value.output
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        # A killed child of a killed parent is reaped by init; until then it may show as a zombie.
+        with open(f"/proc/{grandchild}/stat") as stat:
+            if stat.read().split(") ", 1)[1].startswith("Z"):
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the grandchild process {grandchild} survived the timeout")
