@@ -6,6 +6,7 @@ Each check raises ``ValueError`` naming the parameter and the value it got, e.g.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "NEIGHBOURS",
     "as_database",
     "as_rng",
+    "to_numpy",
 ]
 
 # The two neighbouring relations the course uses: remove-one (unbounded DP) and replace-one (bounded DP).
@@ -139,3 +141,15 @@ def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
     raise ValueError(f"{name} must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def to_numpy(value: Any) -> Any:
+    """Return a ``torch.Tensor`` as a numpy array (detached, on the CPU); anything else unchanged.
+
+    Torch is never imported here: only code that already imported it can hand us a tensor,
+    and a cold ``import torch`` costs seconds in a numpy-only lesson.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return value

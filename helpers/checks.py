@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import to_numpy as _to_numpy
+
 __all__ = [
     "CheckFailure",
     "check_function",
@@ -87,15 +89,6 @@ def passed(what: str, n: int | None = None) -> None:
 
 
 # ----------------------------------------------------------------------------- comparison
-
-
-def _to_numpy(value: Any) -> Any:
-    # Only a lesson that already imported torch can hand us a tensor: never import it here
-    # (a cold `import torch` costs seconds in a numpy-only lesson).
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return value
 
 
 def _mismatch(got: Any, expected: Any, rtol: float, atol: float) -> str | None:

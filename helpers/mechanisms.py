@@ -46,6 +46,7 @@ from ._validation import (
     check_positive,
     check_sensitivity,
 )
+from .sensitivity import sum_sensitivity
 
 __all__ = [
     "laplace_scale",
@@ -167,33 +168,12 @@ def clamp(values: Any, *, lower: float, upper: float) -> np.ndarray:
     return np.clip(arr, lower, upper)
 
 
-def _sum_sensitivity(*, lower: float, upper: float, neighbours: Neighbours = "replace") -> float:
-    """Global L1 sensitivity of ``sum(clamp(x, lower, upper))``.
-
-    * ``"replace"`` (bounded DP: neighbours have the same size n and differ in one row):
-      one row moves from ``lower`` to ``upper`` at worst, so ``Δ = upper − lower``.
-    * ``"remove"`` (unbounded DP: neighbours differ by adding or removing one row):
-      the sum changes by that row's value, so ``Δ = max(|lower|, |upper|)``.
-
-    Raises
-    ------
-    ValueError
-        If ``lower >= upper`` or ``neighbours`` is not ``"replace"`` / ``"remove"``.
-    """
-    lower, upper = check_bounds(lower, upper, allow_equal=False)
-    neighbours = check_neighbours(neighbours)
-    if neighbours == "replace":
-        return upper - lower
-    return max(abs(lower), abs(upper))
-
-
 def _bounded_query_inputs(values: Any, lower: float, upper: float, epsilon: float,
-                          neighbours: Any) -> tuple[np.ndarray, float, float, float, Any]:
+                          neighbours: Any) -> tuple[np.ndarray, float, float, float, str]:
     """Validate the inputs shared by the clamped-value queries and clamp the values."""
-    lower, upper = check_bounds(lower, upper, allow_equal=False)
+    clipped = clamp(values, lower=lower, upper=upper)  # checks the bounds, then the values
     neighbours = check_neighbours(neighbours)
-    epsilon = check_epsilon(epsilon)
-    return clamp(values, lower=lower, upper=upper), lower, upper, epsilon, neighbours
+    return clipped, float(lower), float(upper), check_epsilon(epsilon), neighbours
 
 
 def private_sum(values: Any, *, lower: float, upper: float, epsilon: float,
@@ -214,7 +194,7 @@ def private_sum(values: Any, *, lower: float, upper: float, epsilon: float,
         or ``neighbours`` is unknown.
     """
     clipped, lower, upper, epsilon, neighbours = _bounded_query_inputs(values, lower, upper, epsilon, neighbours)
-    delta_1 = _sum_sensitivity(lower=lower, upper=upper, neighbours=neighbours)
+    delta_1 = sum_sensitivity(lower=lower, upper=upper, neighbours=neighbours)
     return float(laplace_mechanism(float(clipped.sum()), sensitivity=delta_1, epsilon=epsilon, rng=rng))
 
 
@@ -264,8 +244,8 @@ def private_mean(values: Any, *, lower: float, upper: float, epsilon: float,
     if neighbours == "replace":
         return float(laplace_mechanism(float(clipped.mean()), sensitivity=(upper - lower) / n,
                                        epsilon=epsilon, rng=gen))
-    noisy_sum = laplace_mechanism(float(clipped.sum()), sensitivity=max(abs(lower), abs(upper)),
-                                  epsilon=epsilon / 2, rng=gen)
+    delta_sum = sum_sensitivity(lower=lower, upper=upper, neighbours="remove")
+    noisy_sum = laplace_mechanism(float(clipped.sum()), sensitivity=delta_sum, epsilon=epsilon / 2, rng=gen)
     noisy_count = laplace_mechanism(float(n), sensitivity=1.0, epsilon=epsilon / 2, rng=gen)
     return float(np.clip(noisy_sum / max(noisy_count, 1.0), lower, upper))
 

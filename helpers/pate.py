@@ -19,16 +19,13 @@ data-independently or using how strongly the teachers agree (*data-dependent* bo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import special
 
-from ._validation import as_rng, check_delta, check_positive, check_positive_int
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
+from ._validation import as_rng, check_delta, check_positive, check_positive_int, to_numpy
+from .accounting import _check_conversion, _check_orders, rdp_to_epsilon
 
 __all__ = [
     "partition_indices",
@@ -60,14 +57,7 @@ DEFAULT_ORDERS = np.arange(2, 201, dtype=float)
 
 
 def _as_preds(teacher_preds: Any, name: str = "teacher_preds") -> np.ndarray:
-    try:
-        import torch
-
-        if isinstance(teacher_preds, torch.Tensor):
-            teacher_preds = teacher_preds.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover
-        pass
-    arr = np.asarray(teacher_preds)
+    arr = np.asarray(to_numpy(teacher_preds))
     if arr.ndim != 2:
         raise ValueError(f"{name} must have shape (num_teachers, num_queries), got shape {arr.shape}")
     if arr.size == 0:
@@ -99,10 +89,26 @@ def _as_counts(counts: Any, name: str = "counts", *, ndim: tuple[int, ...] = (1,
 
 
 def _as_orders(orders: Any) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(orders, dtype=float))
-    if arr.ndim != 1 or arr.size == 0 or not np.isfinite(arr).all() or (arr <= 1).any():
-        raise ValueError(f"orders must be a non-empty 1-D list of Rényi orders > 1, got {orders!r}")
+    """:func:`helpers.accounting._check_orders`, but ``inf`` is rejected too (the GNMax bounds need finite orders)."""
+    arr = _check_orders(orders)
+    if np.isinf(arr).any():
+        raise ValueError(f"orders must be finite Rényi orders > 1, got {orders!r}")
     return arr
+
+
+def _moments_epsilon(total: np.ndarray, ls: np.ndarray, delta: float) -> float:
+    r"""Moments accountant: ``ε = min_l (α(l) − ln δ) / l`` from the total log moments ``α(l)`` at orders ``ls``."""
+    return float(np.min((total - math.log(delta)) / ls))
+
+
+def _plurality_gaps(a2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gaps ``n_{j*} − n_j`` to the (first) plurality class ``j*`` of each row of a 2-D count array.
+
+    Returns ``(gaps, winner)``: ``gaps`` has the shape of ``a2`` (0 at the winner), ``winner``
+    holds ``j*`` per row.
+    """
+    winner = np.argmax(a2, axis=1)
+    return a2[np.arange(len(a2)), winner][:, None] - a2, winner
 
 
 # ----------------------------------------------------------------------------- aggregation
@@ -256,9 +262,8 @@ def data_independent_epsilon(num_queries: int, *, gamma: float, delta: float, mo
     delta = check_delta(delta)
     moments = check_positive_int(moments, "moments")
     ls = np.arange(1, moments + 1, dtype=float)
-    eps = 2.0 * gamma
-    alpha = np.minimum(0.5 * eps * eps * ls * (ls + 1.0), eps * ls)
-    return float(np.min((num_queries * alpha - math.log(delta)) / ls))
+    alpha = np.array([data_independent_log_moment(l, gamma=gamma) for l in ls])
+    return _moments_epsilon(num_queries * alpha, ls, delta)
 
 
 def compute_q_noisy_max(counts: Any, *, gamma: float) -> Any:
@@ -274,8 +279,8 @@ def compute_q_noisy_max(counts: Any, *, gamma: float) -> Any:
     gamma = check_positive(gamma, "gamma")
     a2 = np.atleast_2d(arr)
     k = a2.shape[1]
-    winner = np.argmax(a2, axis=1)
-    gaps = gamma * (a2[np.arange(len(a2)), winner][:, None] - a2)
+    gaps, winner = _plurality_gaps(a2)
+    gaps = gamma * gaps
     terms = (gaps + 2.0) / (4.0 * np.exp(gaps))
     terms[np.arange(len(a2)), winner] = 0.0
     q = np.minimum(terms.sum(axis=1), 1.0 - 1.0 / k)
@@ -298,7 +303,7 @@ def log_moment_bound(q: Any, l: float, *, gamma: float) -> Any:  # noqa: E741
     l = check_positive(l, "l")
     gamma = check_positive(gamma, "gamma")
     eps = 2.0 * gamma
-    indep = min(0.5 * eps * eps * l * (l + 1.0), eps * l)
+    indep = data_independent_log_moment(l, gamma=gamma)
     qs = np.atleast_1d(q_arr)
     out = np.full(qs.shape, indep)
     ok = qs < (math.expm1(eps) / math.expm1(2.0 * eps))
@@ -366,7 +371,7 @@ def perform_analysis(teacher_preds: Any, indices: Any, noise_eps: float, delta: 
     q = compute_q_noisy_max(counts, gamma=noise_eps)
     ls = np.arange(1, moments + 1, dtype=float)
     total = np.array([log_moment_bound(q, l, gamma=noise_eps).sum() for l in ls])
-    data_dep = float(np.min((total - math.log(delta)) / ls))
+    data_dep = _moments_epsilon(total, ls, delta)
     data_ind = data_independent_epsilon(preds.shape[1], gamma=noise_eps, delta=delta, moments=moments)
     return data_dep, data_ind
 
@@ -380,8 +385,7 @@ def gnmax_log_q(counts: Any, *, sigma: float) -> Any:
     sigma = check_positive(sigma, "sigma")
     a2 = np.atleast_2d(arr)
     k = a2.shape[1]
-    winner = np.argmax(a2, axis=1)
-    gaps = a2[np.arange(len(a2)), winner][:, None] - a2
+    gaps, winner = _plurality_gaps(a2)
     # Pr[N(0, 2σ²) > gap] = ½ erfc(gap / 2σ) = Φ(−gap / (√2 σ))
     logp = special.log_ndtr(-gaps / (math.sqrt(2.0) * sigma))
     logp[np.arange(len(a2)), winner] = -np.inf
@@ -501,14 +505,11 @@ def gnmax_epsilon(counts: Any, *, sigma: float, delta: float, orders: Any = DEFA
     counts
         Vote counts of the answered queries, shape ``(num_queries, K)``.
     """
-    from .accounting import rdp_to_epsilon
-
     arr = _as_counts(counts, ndim=(2,))
     sigma = check_positive(sigma, "sigma")
     delta = check_delta(delta)
     orders = _as_orders(orders)
-    if conversion not in ("classic", "improved"):
-        raise ValueError(f"conversion must be 'classic' or 'improved', got {conversion!r}")
+    conversion = _check_conversion(conversion)
     if data_dependent:
         rdp = np.zeros_like(orders)
         for row in arr:
@@ -628,7 +629,7 @@ def train_teachers(x: Any, y: Any, num_teachers: int, *, shards: Any | None = No
     from tqdm.auto import tqdm
 
     feats = _features(x)
-    labels = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    labels = np.asarray(to_numpy(y))
     if labels.ndim != 1 or len(labels) != feats.shape[0]:
         raise ValueError(f"y must have shape ({feats.shape[0]},), got shape {labels.shape}")
     if labels.dtype.kind not in "iu" or (labels < 0).any():
