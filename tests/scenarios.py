@@ -49,8 +49,12 @@ def _function_name(source: str) -> str:
     return match.group(1)
 
 
+def solution_path(lesson: str) -> Path:
+    return SOLUTIONS / lesson / f"{lesson}.ipynb"
+
+
 def load_solution(lesson: str) -> nbformat.NotebookNode:
-    return nbformat.read(str(SOLUTIONS / lesson / f"{lesson}.ipynb"), as_version=4)
+    return nbformat.read(str(solution_path(lesson)), as_version=4)
 
 
 def load_released(lesson: str) -> nbformat.NotebookNode:
@@ -100,11 +104,16 @@ def perfect(lesson: str) -> nbformat.NotebookNode:
     return nb
 
 
-def _index(nb: nbformat.NotebookNode, grade_id: str) -> int:
-    for i, cell in enumerate(nb.cells):
-        if _grade_id(cell) == grade_id:
-            return i
-    raise KeyError(grade_id)
+def _index(nb: nbformat.NotebookNode, grade_id: str, *, last: bool = False) -> int:
+    found = [i for i, c in enumerate(nb.cells) if _grade_id(c) == grade_id]
+    if not found:
+        raise KeyError(f"no cell with grade id {grade_id!r}")
+    return found[-1] if last else found[0]
+
+
+def cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    """The cell with this nbgrader grade id (the last one, if a copied cell repeats the id)."""
+    return nb.cells[_index(nb, grade_id, last=True)]
 
 
 WRONG_BODY = "def {name}(*args, **kwargs):\n    return None  # a wrong answer\n"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.paths import REPO
 from autograder.release import colab_cell_source, course_settings
 
 FAKE_PIP = """
@@ -49,8 +50,7 @@ def test_colab_cell_installs_the_pinned_course_on_colab(tmp_path: Path) -> None:
 
 
 def test_repository_url_is_set_in_one_place() -> None:
-    root = Path(__file__).resolve().parent.parent
     url = course_settings()["repository"]
-    offenders = [str(p.relative_to(root)) for p in list((root / "autograder").rglob("*.py")) + list((root / "helpers").rglob("*.py"))
+    offenders = [str(p.relative_to(REPO)) for p in list((REPO / "autograder").rglob("*.py")) + list((REPO / "helpers").rglob("*.py"))
                  if url in p.read_text()]
     assert offenders == [], "the repository URL belongs in pyproject.toml [tool.course] only"

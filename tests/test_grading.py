@@ -15,7 +15,7 @@ import pytest
 
 import scenarios as S
 from autograder.grade import _gradebook, grade_class
-from autograder.paths import SOLUTIONS, all_lessons
+from autograder.paths import all_lessons
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ STUCK_GRACE = 5
 def lesson_timeout(lesson: str) -> int:
     if "COURSE_TEST_CELL_TIMEOUT" in os.environ:
         return int(os.environ["COURSE_TEST_CELL_TIMEOUT"])
-    source = (SOLUTIONS / lesson / f"{lesson}.ipynb").read_text()
+    source = S.solution_path(lesson).read_text()
     uses_torch = any(s in source for s in ("import torch", "H.pate", "H.dpsgd", "H.data"))
     return 45 if uses_torch else 25
 
@@ -46,10 +46,12 @@ def _outputs_text(cell: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-def _cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
-    cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id]
-    assert cells, f"no cell {grade_id}"
-    return cells[-1]
+def grades_csv(out: Path) -> tuple[list[str] | None, dict[str, dict[str, str]]]:
+    """The grading folder's grades.csv: its header and its rows by student."""
+    with open(out / "grades.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = {row["student"]: row for row in reader}
+        return reader.fieldnames, rows
 
 
 class Graded:
@@ -68,10 +70,6 @@ class Graded:
             return {"score": s.score, "code_score": s.code_score, "max_code_score": s.max_code_score,
                     "max_score": s.max_score,
                     "grades": {g.name: (g.score, g.max_score) for nb in s.notebooks for g in nb.grades}}
-
-    def csv_rows(self) -> dict[str, dict[str, str]]:
-        with open(self.out / "grades.csv", newline="") as handle:
-            return {row["student"]: row for row in csv.DictReader(handle)}
 
 
 class _LessonGrading:
@@ -127,7 +125,7 @@ class _LessonGrading:
         assert sub["score"] == 0, sub["grades"]
         nb = graded.notebook("blank")
         for ex in S.exercises(graded.lesson):
-            text = _outputs_text(_cell(nb, ex.tests_id))
+            text = _outputs_text(S.cell(nb, ex.tests_id))
             assert "not implemented yet" in text or "NotImplementedError" in text, (ex.tests_id, text[-500:])
 
 
@@ -142,15 +140,15 @@ class _LessonGrading:
         nb = graded.notebook("mixed")
         e1, _, e3 = S.exercises(graded.lesson)[:3]
         for ex in (e1, e3):
-            restored = _cell(nb, ex.tests_id).source  # nbgrader may prepend a note that it restored the cell
-            assert restored.endswith(_cell(solution, ex.tests_id).source), restored[:300]
+            restored = S.cell(nb, ex.tests_id).source  # nbgrader may prepend a note that it restored the cell
+            assert restored.endswith(S.cell(solution, ex.tests_id).source), restored[:300]
             assert graded.submission("mixed")["grades"][ex.tests_id][0] == 0
 
 
     def test_hiding_tracebacks_earns_nothing(self, graded: Graded) -> None:
         nb = graded.notebook("mixed")
         e1 = S.exercises(graded.lesson)[0]
-        outputs = _cell(nb, e1.tests_id).outputs
+        outputs = S.cell(nb, e1.tests_id).outputs
         assert any(o.output_type == "error" for o in outputs), outputs
 
 
@@ -158,14 +156,14 @@ class _LessonGrading:
         e2 = S.exercises(graded.lesson)[1]
         nb = graded.notebook("mixed")
         assert graded.submission("mixed")["grades"][e2.tests_id][0] == 0
-        assert "reference solution" in _outputs_text(_cell(nb, e2.tests_id))
+        assert "reference solution" in _outputs_text(S.cell(nb, e2.tests_id))
 
 
     def test_infinite_loop_is_cut_off_and_the_rest_still_graded(self, graded: Graded) -> None:
         ex = S.exercises(graded.lesson)
         nb = graded.notebook("mixed")
-        assert "CellTimeoutError" in _outputs_text(_cell(nb, ex[3].answer_id)) or \
-            "KeyboardInterrupt" in _outputs_text(_cell(nb, ex[3].answer_id))
+        assert "CellTimeoutError" in _outputs_text(S.cell(nb, ex[3].answer_id)) or \
+            "KeyboardInterrupt" in _outputs_text(S.cell(nb, ex[3].answer_id))
         grades = graded.submission("mixed")["grades"]
         assert all(grades[e.tests_id][0] == e.points for e in ex[4:]), grades
 
@@ -190,17 +188,15 @@ class _LessonGrading:
     def test_malformed_notebook_is_reported_and_scored_zero(self, graded: Graded) -> None:
         result = graded.result("broken")
         assert result.status == "malformed" and "not valid JSON" in result.notes[0]
-        rows = graded.csv_rows()
+        _, rows = grades_csv(graded.out)
         assert rows["broken"]["score"] == "0"
         page = graded.out / "feedback" / "broken" / graded.lesson / f"{graded.lesson}.html"
         assert "not valid JSON" in page.read_text()
 
 
     def test_grades_csv_and_feedback_for_every_student(self, graded: Graded) -> None:
-        with open(graded.out / "grades.csv", newline="") as handle:
-            header = next(csv.reader(handle))
+        header, rows = grades_csv(graded.out)
         assert header == ["student", "lesson", "score", "max_score"]
-        rows = graded.csv_rows()
         assert set(rows) == {"perfect", "blank", "mixed", "swallow", "broken"}
         assert float(rows["perfect"]["score"]) == graded.submission("perfect")["code_score"]
         assert float(rows["mixed"]["max_score"]) == graded.submission("mixed")["max_score"]
@@ -247,8 +243,7 @@ def test_regrading_keeps_manual_grades_and_other_students(tmp_path: Path) -> Non
     for _ in range(2):
         again = grade_class(only_ada, out=out, lessons=[lesson], timeout=lesson_timeout(lesson))
         assert again.ok
-        with open(out / "grades.csv", newline="") as handle:
-            rows = {r["student"]: r for r in csv.DictReader(handle)}
+        _, rows = grades_csv(out)
         assert set(rows) == {"ada", "vandal"}
         assert float(rows["ada"]["score"]) == pytest.approx(code_score + manual)
         assert float(rows["vandal"]["score"]) == pytest.approx(code_score)

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers import accounting
+from helpers.checks import check_mean
 from helpers import dpsgd as D
 
 
@@ -145,7 +146,7 @@ def test_add_noise_statistics_and_reproducibility():
     zero = {"w": torch.zeros(n, dtype=torch.float64)}
     noisy = D.add_noise(zero, noise_multiplier=sigma, max_norm=c, generator=torch.Generator().manual_seed(0))["w"]
     std = sigma * c
-    assert abs(float(noisy.mean())) < 5 * std / math.sqrt(n)
+    check_mean(noisy, 0.0, std=std, what="noise mean", n_se=5, quiet=True)
     assert abs(float(noisy.std()) - std) < 5 * std / math.sqrt(2 * n)
     again = D.add_noise(zero, noise_multiplier=sigma, max_norm=c, generator=torch.Generator().manual_seed(0))["w"]
     other = D.add_noise(zero, noise_multiplier=sigma, max_norm=c, generator=torch.Generator().manual_seed(1))["w"]

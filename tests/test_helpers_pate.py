@@ -8,6 +8,7 @@ import pytest
 from scipy import special, stats
 
 import helpers.pate as P
+from helpers.checks import check_mean
 
 N_SE = 5  # statistical checks: |estimate − truth| ≤ 5 standard errors (two-sided p ≈ 6e-7)
 
@@ -68,7 +69,7 @@ def test_laplace_noisy_argmax_exact_flip_probability():
     counts = np.tile([d, 0.0], (n, 1))
     labels = P.laplace_noisy_argmax(counts, gamma=gamma, rng=np.random.default_rng(11))
     p = (2 + gamma * d) * math.exp(-gamma * d) / 4
-    assert abs(labels.mean() - p) <= N_SE * math.sqrt(p * (1 - p) / n)
+    check_mean(labels, p, std=math.sqrt(p * (1 - p)), what="flip rate", n_se=N_SE, quiet=True)
     assert p == pytest.approx(P.compute_q_noisy_max(np.array([d, 0.0]), gamma=gamma))
 
 
@@ -77,7 +78,7 @@ def test_gaussian_noisy_argmax_exact_flip_probability():
     counts = np.tile([d, 0.0], (n, 1))
     labels = P.gaussian_noisy_argmax(counts, sigma=sigma, rng=np.random.default_rng(12))
     p = stats.norm.sf(d / (math.sqrt(2) * sigma))  # N(0,σ²) − N(0,σ²) = N(0, 2σ²)
-    assert abs(labels.mean() - p) <= N_SE * math.sqrt(p * (1 - p) / n)
+    check_mean(labels, p, std=math.sqrt(p * (1 - p)), what="flip rate", n_se=N_SE, quiet=True)
     assert p == pytest.approx(P.gnmax_q_bound(np.array([d, 0.0]), sigma=sigma))
 
 
@@ -237,7 +238,6 @@ def test_gnmax_rdp_matches_dp_accounting():
     # α/(2z²). Rescaling the query by 1/√2 gives sensitivity 1 and noise std σ/√2, so
     # z = σ/√2 and α/(2z²) = α/σ², GNMax's data-independent RDP.
     import dp_accounting
-    from dp_accounting.rdp import rdp_privacy_accountant as rdp_lib
 
     orders = list(range(2, 201))
     for sigma, n_queries in [(40.0, 640), (10.0, 100), (150.0, 3000)]:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
+from helpers.checks import check_mean, check_samples
 from helpers.databases import make_database
 from helpers.reconstruction import (
     answer_subset_queries,
@@ -53,12 +54,10 @@ def test_noise_is_uniform_with_mean_zero_and_variance_E2_over_3():
     E, m = 3.0, 60_000
     q, a = answer_subset_queries(db, n_queries=m, noise_bound=E, rng=11)
     noise = a - q @ db
-    var = E**2 / 3  # variance of Uniform[-E, E]
-    assert abs(noise.mean()) < 5 * math.sqrt(var / m)  # 5 standard errors
-    # se of the sample variance: var * sqrt((kurtosis - 1)/m), kurtosis 9/5 for a uniform
-    assert abs(noise.var(ddof=1) - var) < 5 * var * math.sqrt(0.8 / m)
+    # Uniform[-E, E]: mean 0, variance E²/3, kurtosis 9/5; each within 5 standard errors
+    check_samples(noise, mean=0.0, var=E**2 / 3, kurtosis=1.8, what="noise", n_se=5, quiet=True)
     # subsets: each person included with probability 1/2
-    assert abs(q.mean() - 0.5) < 5 * math.sqrt(0.25 / q.size)
+    check_mean(q, 0.5, std=0.5, what="subset membership", n_se=5, quiet=True)
 
 
 # ----------------------------------------------------------------------------- reconstruct

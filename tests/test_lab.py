@@ -4,7 +4,6 @@ nbgrader's student extensions (assignment list, validate) are installed and answ
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -14,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from autograder.paths import LESSONS, venv_bin
+from autograder.release import nbgrader_env
+
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 
 
 def _free_port() -> int:
@@ -33,10 +33,10 @@ def _get(url: str, token: str) -> tuple[int, bytes]:
 
 def test_jupyterlab_starts_with_course_kernel_and_nbgrader(tmp_path: Path) -> None:
     port, token = _free_port(), "course-test-token"
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), PATH=f"{BIN}:{os.environ['PATH']}")
+    env = dict(nbgrader_env(), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))  # the venv's bin first on PATH
     proc = subprocess.Popen(
-        [str(BIN / "jupyter"), "lab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={token}", f"--notebook-dir={ROOT / 'lessons'}"],
+        [str(venv_bin() / "jupyter"), "lab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
+         f"--IdentityProvider.token={token}", f"--notebook-dir={LESSONS}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"

@@ -5,17 +5,12 @@ from __future__ import annotations
 import importlib
 import re
 
-import nbformat
 import pytest
 
 import scenarios as S
-from autograder.paths import SOLUTIONS, all_lessons
+from autograder.paths import all_lessons
 
 LESSONS = all_lessons()
-
-
-def _nb(lesson: str) -> nbformat.NotebookNode:
-    return nbformat.read(str(SOLUTIONS / lesson / f"{lesson}.ipynb"), as_version=4)
 
 
 def test_lessons_are_numbered_in_order() -> None:
@@ -26,18 +21,16 @@ def test_lessons_are_numbered_in_order() -> None:
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_exercise_pattern(lesson: str) -> None:
-    nb = _nb(lesson)
+    nb = S.load_solution(lesson)
     ex = S.exercises(lesson)
     assert 5 <= len(ex) <= 8, f"{lesson}: {len(ex)} autograded exercises (5-8 expected)"
     written = S.written_answers(lesson)
     assert 1 <= len(written) <= 2
-    tests_by_id = {c.metadata.nbgrader["grade_id"]: c.source for c in nb.cells
-                   if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
     for e in ex:
         module, _, name = e.reference.rpartition(".")
         reference = getattr(importlib.import_module(module), name, None)
         assert callable(reference), f"{lesson}/{e.answer_id}: reference {e.reference} does not exist"
-        source = tests_by_id[e.tests_id]
+        source = S.cell(nb, e.tests_id).source
         assert "### BEGIN HIDDEN TESTS" in source and "### END HIDDEN TESTS" in source, e.tests_id
         assert not re.search(r"^\s*assert\b", source, re.M), f"{e.tests_id}: bare assert; use helpers.checks"
         assert name in source, f"{e.tests_id} never names the reference {name}: the delegation guard cannot work"
@@ -46,7 +39,7 @@ def test_exercise_pattern(lesson: str) -> None:
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_narrative_pattern(lesson: str) -> None:
-    nb = _nb(lesson)
+    nb = S.load_solution(lesson)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     for heading in ("You will learn", "You will need", "What you learned", "Going further"):
         assert heading in text, f"{lesson} lacks '{heading}'"
