@@ -122,6 +122,152 @@ def test_check_reproducible() -> None:
         C.check_reproducible(lambda seed: np.random.default_rng().normal(size=3), what="noise")
 
 
+def test_check_reproducible_catches_global_and_fixed_generators() -> None:
+    def global_rng(seed: int) -> np.ndarray:  # ignores its generator for part of the draws
+        own = np.random.default_rng(seed).random(5)
+        return own + np.random.random(5)
+
+    with pytest.raises(C.CheckFailure, match="same seed gave different results"):
+        C.check_reproducible(global_rng, what="noise")
+
+    def fixed_second_coin(seed: int) -> np.ndarray:  # a public, fixed-seed coin: outputs repeat across seeds
+        rng = np.random.default_rng(seed)
+        truth = rng.random(50) < 0.0  # p_truth = 0: only the second coin shows
+        coin = np.random.default_rng(0).random(50) < 0.5
+        return np.where(truth, 1, coin).astype(int)
+
+    with pytest.raises(C.CheckFailure, match="different seeds gave the same result"):
+        C.check_reproducible(fixed_second_coin, what="randomized response at p_truth=0")
+
+
+def test_sibling_helpers_functions_are_forbidden_unless_allowed() -> None:
+    import helpers.databases as db_mod
+    import helpers.sensitivity as sens
+
+    def empirical(query, db):  # noqa: ANN001, ANN202 - uses a sibling that computes the same thing
+        return float(H.l1_sensitivity(query, db, H.remove_one_neighbours(db)))
+
+    case = [((np.sum, np.array([1, 0, 1])), {})]
+    with pytest.raises(C.CheckFailure, match="a course function that computes what this exercise asks"):
+        C.check_function(empirical, sens.empirical_sensitivity, case)
+
+    def own(query, db):  # noqa: ANN001, ANN202 - builds on an allowed course function
+        rows = H.remove_one_neighbours(db)
+        return float(max(abs(query(db) - query(r)) for r in rows))
+
+    C.check_function(own, sens.empirical_sensitivity, case, allow=[db_mod.remove_one_neighbours], quiet=True)
+    with pytest.raises(C.CheckFailure, match="helpers.databases.remove_one_neighbours"):
+        C.check_function(own, sens.empirical_sensitivity, case)
+
+    def through_numpy(query, db):  # noqa: ANN001, ANN202 - reaches the sibling through a library
+        return float(np.max(np.vectorize(lambda i: H.differencing_attack(query, db, index=int(i)))(range(len(db)))))
+
+    with pytest.raises(C.CheckFailure, match="differencing_attack"):
+        C.check_function(through_numpy, sens.empirical_sensitivity, case)
+
+
+@pytest.mark.parametrize("attack", ["setprofile", "settrace", "rebind_checks", "rebind_numpy", "rebind_test_name"])
+def test_tampering_while_checked_fails(attack: str) -> None:
+    import sys
+
+    import helpers.sensitivity as sens
+
+    saved = (C._mismatch, np.isclose)
+
+    def cheat(*, n, lower, upper, neighbours="remove"):  # noqa: ANN001, ANN202
+        if attack == "setprofile":
+            sys.setprofile(None)
+        elif attack == "settrace":
+            sys.settrace(None)
+        elif attack == "rebind_checks":
+            C._mismatch = lambda *a, **k: None
+        elif attack == "rebind_numpy":
+            np.isclose = lambda *a, **k: np.array(True)
+        else:
+            globals()["reference_scale"] = lambda **k: 0
+        return 0.0
+
+    try:
+        with pytest.raises(C.CheckFailure, match="changed the grader's environment"):
+            C.check_function(cheat, sens.mean_sensitivity, [dict(n=10, lower=0, upper=1)])
+    finally:
+        C._mismatch, np.isclose = saved
+        globals()["reference_scale"] = _reference_scale_original
+
+
+_reference_scale_original = reference_scale
+
+
+@pytest.mark.parametrize("got,expected,match", [
+    ([[0, 1]], np.array([[0, 1]]), "expected a numpy array, got list"),
+    (np.array([True, False]), np.array([1, 0]), "expected an array of integers"),
+    (np.array([1.0, 0.0]), np.array([1, 0]), "expected an array of integers"),
+    (np.array([1, 0], dtype=np.int32), np.array([1, 0]), None),
+    ("4.0", 4.0, "expected a number, got str"),
+    (None, 4.0, "expected a number"),
+    (1, True, "expected a bool"),
+])
+def test_values_of_the_wrong_kind_fail(got, expected, match) -> None:  # noqa: ANN001
+    if match is None:
+        C.check_close(got, expected, what="x", quiet=True)
+    else:
+        with pytest.raises(C.CheckFailure, match=match):
+            C.check_close(got, expected, what="x")
+
+
+def test_exact_dtype_and_objects_that_claim_equality() -> None:
+    class AlwaysEqual:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = object.__hash__
+
+    for expected in (4.0, np.array([1, 2]), {"a": 1.0}, (1.0, 2.0), "text"):
+        with pytest.raises(C.CheckFailure):
+            C.check_close(AlwaysEqual(), expected, what="x")
+    with pytest.raises(C.CheckFailure, match="expected dtype int64, got dtype int32"):
+        C.check_close(np.array([1], dtype=np.int32), np.array([1], dtype=np.int64), what="x", exact_dtype=True)
+
+
+def test_accidental_library_errors_do_not_count_as_validation() -> None:
+    def unvalidated(db):  # noqa: ANN001, ANN202 - numpy raises ValueError while broadcasting, by accident
+        db = np.asarray(db)
+        return np.broadcast_to(db, (db.size, db.size))[~np.eye(db.size, dtype=bool)].reshape(db.size, db.size - 1)
+
+    with pytest.raises(C.CheckFailure, match="only by accident"):
+        C.check_raises(unvalidated, [(np.zeros((2, 3)),)])
+
+
+def test_failure_shows_the_message_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    failure = C.CheckFailure("f(1) returned 2: expected 3.\nHint: think")
+    lines = failure._render_traceback_()
+    assert lines[0].endswith("f(1) returned 2: expected 3.\x1b[0m") and lines[1] == "Hint: think"
+    monkeypatch.setenv("COURSE_FULL_TRACEBACKS", "1")
+    with pytest.raises(NotImplementedError):  # IPython then falls back to the full traceback
+        failure._render_traceback_()
+
+
+def test_student_errors_name_the_line_of_their_code() -> None:
+    def clip(values):  # noqa: ANN001, ANN202
+        return values[10]
+
+    with pytest.raises(C.CheckFailure, match=r"raised IndexError.*in clip, line \d+: `return values\[10\]`"):
+        C.check_function(clip, lambda values: 0, [(np.zeros(3),)])
+
+
+def test_messages_never_dump_multiline_tensors() -> None:
+    torch = pytest.importorskip("torch")
+    grads = {"w": torch.arange(100.0).reshape(10, 10), "b": torch.zeros(10)}
+
+    def clip(per_sample_grads, *, max_norm):  # noqa: ANN001, ANN202
+        return {k: v * 0 for k, v in per_sample_grads.items()}
+
+    with pytest.raises(C.CheckFailure) as info:
+        C.check_function(clip, lambda per_sample_grads, *, max_norm: per_sample_grads, [((grads,), {"max_norm": 1.0})])
+    first = str(info.value).splitlines()[0]
+    assert "tensor(shape=(10, 10), dtype=float32)" in first and len(first) < 400
+
+
 def test_quick_mode_and_offline_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_QUICK", "1")
     assert H.pick(default=10, quick=1) == 1
