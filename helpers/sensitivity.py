@@ -6,15 +6,17 @@ over **every** database and every neighbour of it (Dwork, McSherry, Nissim & Smi
 .. math:: \\Delta f = \\max_{D \\simeq D'} \\lVert f(D) - f(D') \\rVert_1 .
 
 It is a property of the query (and of the value bounds and the neighbour relation),
-not of the data, and it is what the Laplace and Gaussian mechanisms are calibrated to.
+not of the data, and it is what the Laplace mechanism (L1) and the Gaussian mechanism (the L2
+version) are calibrated to: their release is DP for the neighbour relation the sensitivity was
+computed under.
 
 The *empirical* sensitivity at one database ``D`` maximises only over the neighbours of
 that ``D``; it is the *local* sensitivity ``LS_f(D)`` (Nissim, Raskhodnikova & Smith 2007)
 restricted to the neighbours we enumerate. It can be much smaller than ``Δf`` (the
 threshold query's is 0 almost everywhere although ``Δf = 1``), and it depends on the data,
-so calibrating noise to it leaks information. The original Udacity/OpenMined notebooks
-called the empirical value at one random database "the sensitivity"; it is only a lower
-bound on the global sensitivity.
+so calibrating noise to it leaks information. A common mistake is to compute the empirical
+value on the database at hand (or on one random database) and call it "the sensitivity"; it
+is only a lower bound on the global sensitivity.
 
 Global sensitivities (``neighbours="remove"``: add/remove one person, sizes differ by one;
 ``neighbours="replace"``: change one person's value, size ``n`` fixed), values in ``[lower, upper]``:
@@ -293,9 +295,11 @@ def max_sensitivity(*, lower: float, upper: float, neighbours: str = "remove") -
 def threshold_sensitivity(*, neighbours: str = "remove") -> float:
     """Global sensitivity of a threshold query ``1[sum(D) > t]``: 1.
 
-    The answer is 0 or 1, and the database whose sum is exactly ``t + 1`` flips to 0 when one
-    person with a 1 leaves. At every other database the empirical (local) sensitivity is 0,
-    which is why the empirical value "flips" between 0 and 1 from one database to the next.
+    The answer is 0 or 1. Under remove-one, only a database whose sum is exactly ``t + 1``
+    can flip (to 0, when a person with a 1 leaves); under replace-one, databases whose sum is
+    ``t + 1`` (a 1 becomes a 0) or ``t`` (a 0 becomes a 1). At every other database the
+    empirical (local) sensitivity is 0, which is why the empirical value "flips" between 0 and 1
+    from one database to the next, while the global sensitivity is 1 under both relations.
 
     Parameters
     ----------
@@ -321,10 +325,13 @@ def differencing_attack(query: Callable[[np.ndarray], Any], db: Any, *, index: i
 
     .. math:: x_{index} = f(D) - f(D_{-index})
 
-    for the sum query ``f = sum`` (and ``n`` times it for ``f = mean`` up to the change in
-    ``n``). Two innocent-looking queries — "how many people have the disease?" and "how many,
-    not counting person 10?" — reveal person 10's bit exactly. Differential privacy stops
-    this by making ``f(D)`` and ``f(D_{-index})`` indistinguishable.
+    for the sum query ``f = sum`` (for ``f = mean`` the difference is
+    ``(x_index - mean(D_{-index})) / n``, from which ``x_index`` follows). Two innocent-looking
+    queries — "how many people have the disease?" and "how many, not counting person 10?" —
+    reveal person 10's bit exactly. Differential privacy stops this because a DP curator never
+    releases ``f`` exactly: it releases noisy answers ``M(D)``, whose distributions barely
+    change when person ``index`` is removed (remove-one neighbours), so the difference of two
+    noisy answers is ``x_index`` plus noise of order ``1/ε``.
 
     Parameters
     ----------
