@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dis
 import inspect
 import linecache
 import math
@@ -647,7 +648,12 @@ def check_raises(
 
 
 def _raised_by_student(exc: BaseException) -> bool:
-    """True if the exception was raised in the student's code (or in a course function they may call)."""
+    """True if a ``raise`` statement raised it, in the student's code or in a course function.
+
+    An error that numpy raises by accident (a C function failing to broadcast or reshape) leaves
+    the student's line as the last Python frame, so the frame alone is not enough: the instruction
+    it stopped at must be a ``raise``.
+    """
     tb = exc.__traceback__
     last = None
     while tb is not None:
@@ -655,8 +661,17 @@ def _raised_by_student(exc: BaseException) -> bool:
         tb = tb.tb_next
     if last is None:
         return True
-    filename = last.tb_frame.f_code.co_filename
-    return not _is_library_file(filename) or filename.startswith(_HELPERS_DIR)
+    code = last.tb_frame.f_code
+    if _is_library_file(code.co_filename) and not code.co_filename.startswith(_HELPERS_DIR):
+        return False
+    return _stopped_at_raise(code, last.tb_lasti)
+
+
+def _stopped_at_raise(code: Any, offset: int) -> bool:
+    for instruction in dis.get_instructions(code):
+        if instruction.offset == offset:
+            return instruction.opname in ("RAISE_VARARGS", "RERAISE")
+    return True  # the offset is unknown to dis (another Python): do not accuse the student
 
 
 def check_close(got: Any, expected: Any, *, what: str, rtol: float = 1e-6, atol: float = 1e-9,

@@ -237,6 +237,27 @@ def test_accidental_library_errors_do_not_count_as_validation() -> None:
     with pytest.raises(C.CheckFailure, match="only by accident"):
         C.check_raises(unvalidated, [(np.zeros((2, 3)),)])
 
+    def half_validated(db):  # noqa: ANN001, ANN202 - a C-level reshape error on the student's own line
+        db = np.asarray(db)
+        if db.ndim != 1:
+            raise ValueError("db must be 1-D")
+        return np.broadcast_to(db, (db.size, db.size))[~np.eye(db.size, dtype=bool)].reshape(db.size, db.size - 1)
+
+    with pytest.raises(C.CheckFailure, match="only by accident"):
+        C.check_raises(half_validated, [(np.array([]),)])
+
+    def own_helper(x):  # noqa: ANN001, ANN202 - validation in a helper of the student's own counts
+        _positive(x)
+        return x
+
+    C.check_raises(own_helper, [(-1,)], quiet=True)
+
+
+def _positive(x: float) -> None:
+    if x <= 0:
+        raise ValueError(
+            "x must be > 0")
+
 
 def test_failure_shows_the_message_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     failure = C.CheckFailure("f(1) returned 2: expected 3.\nHint: think")

@@ -3,6 +3,15 @@ from wrong_answers import Right, Wrong
 
 WRONG = {
     "remove-one-neighbours": [
+        Wrong("checks the shape but not emptiness: numpy's reshape raises by accident", visible=True,
+              message="by accident", source='''
+            def remove_one_neighbours(db):
+                db = np.asarray(db)
+                if db.ndim != 1:
+                    raise ValueError("db must be 1-D")
+                n = db.size
+                return np.broadcast_to(db, (n, n))[~np.eye(n, dtype=bool)].reshape(n, n - 1)
+        '''),
         Wrong("a loop that stops one row early", visible=True, message="shape", source='''
             def remove_one_neighbours(db):
                 db = np.asarray(db)
