@@ -133,6 +133,24 @@ def _check_steps(steps: Any, name: str = "steps") -> int:
     return int(steps)
 
 
+def _check_target_epsilon(target_epsilon: Any) -> float:
+    """A privacy budget to calibrate to: finite and > 0 (ε = ∞ would mean no noise and no guarantee)."""
+    if isinstance(target_epsilon, (int, float, np.integer, np.floating)) and not isinstance(target_epsilon, bool) \
+            and math.isinf(float(target_epsilon)) and float(target_epsilon) > 0:
+        raise ValueError(
+            "target_epsilon must be finite, got inf: ε = ∞ is no privacy guarantee at all, so there is no noise "
+            "to calibrate. To train without privacy, train without DP-SGD's noise (noise_multiplier=0) and "
+            "report no ε.")
+    return check_epsilon(target_epsilon, "target_epsilon")
+
+
+def _check_noise_for_epsilon(sigma: float, q: float, steps: int) -> None:
+    if sigma == 0.0 and q > 0.0 and steps > 0:
+        raise ValueError(
+            "noise_multiplier must be > 0 to have an epsilon: without noise (noise_multiplier=0) each step "
+            "releases a function of the data exactly, so DP-SGD is not differentially private at any finite ε.")
+
+
 def _check_conversion(conversion: Any) -> str:
     if conversion not in _CONVERSIONS:
         raise ValueError(f"conversion must be one of {_CONVERSIONS}, got {conversion!r}")
@@ -383,13 +401,14 @@ def epsilon(
 
     with :math:`\rho_{q,\sigma}` from :func:`rdp_subsampled_gaussian` (Mironov, Talwar & Zhang 2019)
     and the conversion of :func:`rdp_to_epsilon` (Balle et al. 2020 "improved", or Mironov 2017
-    "classic"). Guarantee: DP-SGD with clipping norm C, noise std ``noise_multiplier``·C, sampling
-    rate q and T steps is (ε, δ)-DP (Abadi et al. 2016). ``steps = 0`` or ``sample_rate = 0`` → 0.
+    "classic"). Guarantee: DP-SGD with clipping norm C, noise std ``noise_multiplier``·C, Poisson
+    sampling at rate q and T steps is (ε, δ)-DP with respect to adding or removing one example
+    (Abadi et al. 2016). ``steps = 0`` or ``sample_rate = 0`` → 0.
 
     Parameters
     ----------
     noise_multiplier : float
-        σ >= 0.
+        σ > 0 (σ = 0 raises: no noise, no finite ε).
     sample_rate : float
         q in [0, 1].
     steps : int
@@ -404,6 +423,12 @@ def epsilon(
     -------
     float
 
+    Raises
+    ------
+    ValueError
+        Invalid arguments, including ``noise_multiplier = 0`` with ``steps > 0`` and
+        ``sample_rate > 0`` (no noise: not differentially private at any finite ε).
+
     Examples
     --------
     >>> round(epsilon(noise_multiplier=1.3, sample_rate=250 / 60000, steps=3600, delta=1e-5), 4)
@@ -415,6 +440,7 @@ def epsilon(
     delta = check_delta(delta)
     conversion = _check_conversion(conversion)
     alphas = _check_orders(DEFAULT_ORDERS if orders is None else orders)
+    _check_noise_for_epsilon(sigma, q, steps)
     if steps == 0 or q == 0.0:
         return 0.0
     rdp = steps * rdp_subsampled_gaussian(noise_multiplier=sigma, sample_rate=q, orders=alphas)
@@ -446,7 +472,7 @@ def noise_multiplier(
     Parameters
     ----------
     target_epsilon : float
-        > 0.
+        > 0 and finite (``inf`` raises: there is nothing to calibrate without a budget).
     delta : float
         δ in (0, 1).
     sample_rate : float
@@ -468,7 +494,7 @@ def noise_multiplier(
     ValueError
         Invalid arguments, or ``target_epsilon`` unreachable with these orders and δ.
     """
-    target = check_epsilon(target_epsilon, "target_epsilon")
+    target = _check_target_epsilon(target_epsilon)
     delta = check_delta(delta)
     q = check_probability(sample_rate, "sample_rate")
     steps = _check_steps(steps)
@@ -561,9 +587,15 @@ class RDPAccountant:
         return total
 
     def get_privacy_spent(self, *, delta: float, conversion: str = "improved") -> tuple[float, float]:
-        """Return ``(epsilon, best_order)``; ``(0.0, nan)`` before any (non-trivial) step."""
+        """Return ``(epsilon, best_order)``; ``(0.0, nan)`` before any (non-trivial) step.
+
+        Raises ``ValueError`` if a recorded step had ``noise_multiplier = 0`` (and ``sample_rate > 0``):
+        such a step is not differentially private at any finite ε.
+        """
         delta = check_delta(delta)
         conversion = _check_conversion(conversion)
+        for sigma, q, t in self.history:
+            _check_noise_for_epsilon(sigma, q, t)
         rdp = self.rdp
         if not rdp.any():
             return 0.0, math.nan

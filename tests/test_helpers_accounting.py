@@ -89,7 +89,14 @@ def test_special_cases():
     assert np.isinf(rdp_subsampled_gaussian(noise_multiplier=1.0, sample_rate=0.01, orders=[np.inf]))[0]
     assert epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=0, delta=DELTA) == 0.0
     assert epsilon(noise_multiplier=1.0, sample_rate=0.0, steps=100, delta=DELTA) == 0.0
-    assert math.isinf(epsilon(noise_multiplier=0.0, sample_rate=0.01, steps=10, delta=DELTA))
+    # no noise, no finite epsilon: a clear error rather than inf (the RDP curve itself is inf, above)
+    with pytest.raises(ValueError, match="noise_multiplier must be > 0 to have an epsilon"):
+        epsilon(noise_multiplier=0.0, sample_rate=0.01, steps=10, delta=DELTA)
+    assert epsilon(noise_multiplier=0.0, sample_rate=0.01, steps=0, delta=DELTA) == 0.0  # nothing released
+    a = RDPAccountant()
+    a.step(noise_multiplier=0.0, sample_rate=0.01, steps=3)
+    with pytest.raises(ValueError, match="noise_multiplier must be > 0"):
+        a.get_epsilon(delta=DELTA)
 
 
 def test_integer_order_two_closed_form():
@@ -313,6 +320,12 @@ def test_noise_multiplier_known_value():
 def test_noise_multiplier_trivial_cases():
     assert noise_multiplier(target_epsilon=1.0, delta=DELTA, sample_rate=0.01, steps=0) == 0.0
     assert noise_multiplier(target_epsilon=1.0, delta=DELTA, sample_rate=0.0, steps=10) == 0.0
+
+
+def test_noise_multiplier_infinite_target_says_what_is_wrong():
+    # before: "target_epsilon must be > 0, got inf", which is true of inf and tells nothing
+    with pytest.raises(ValueError, match="target_epsilon must be finite, got inf: ε = ∞ is no privacy"):
+        noise_multiplier(target_epsilon=math.inf, delta=DELTA, sample_rate=0.01, steps=100)
 
 
 def test_noise_multiplier_unreachable():
