@@ -54,6 +54,7 @@ __all__ = [
     "train_private",
     "accuracy",
     "tramer_boneh_cnn",
+    "load_privacy_utility_runs",
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -791,6 +792,26 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
         correct += int((model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
     model.train(was_training)
     return correct / x.shape[0]
+
+
+def load_privacy_utility_runs() -> dict[str, Any]:
+    """Lesson 05's stored privacy–utility runs (``helpers/data/dpsgd_tradeoffs.npz``).
+
+    Produced by ``benchmarks/dpsgd_tradeoffs.py`` with the lesson's own ``train_dp`` /
+    ``train_non_private`` on Fashion-MNIST (first 10,000 training and 2,000 test images),
+    three seeds per setting: test accuracies of DP-SGD over ε (δ = 1e-5, add/remove one image;
+    ``eps_sigma`` the calibrated noise multipliers, ε = ∞ meaning clipping without noise), of
+    the knobs at ε = 3 (``knob``, ``knob_label``, ``knob_max_norm``, ``knob_batch_size``,
+    ``knob_activation``, ``knob_sigma``, ``knob_sample_rate``, ``knob_steps``), and of the
+    non-private reference. Scalars are returned as Python values, arrays as numpy arrays (a new
+    dict each call, so a notebook may overwrite entries). The test accuracies were used to
+    compare settings, not to select a model for release (which would not be private).
+    """
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "data" / "dpsgd_tradeoffs.npz"
+    with np.load(path) as stored:
+        return {k: (stored[k].item() if stored[k].ndim == 0 else stored[k].copy()) for k in stored.files}
 
 
 # ----------------------------------------------------------------------------- train_private

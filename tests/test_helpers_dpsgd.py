@@ -1,6 +1,7 @@
 """Tests for helpers.dpsgd: per-sample gradients, clipping, noise, ghost clipping, train_private."""
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import numpy as np
@@ -257,6 +258,17 @@ def test_train_private_early_stopping_reports_the_planned_epsilon():
     assert res.epsilon_of_steps_run < res.epsilon <= 3.0 + 1e-9
     planned = accounting.epsilon(noise_multiplier=res.noise_multiplier, sample_rate=50 / 320, steps=210, delta=1e-4)
     assert res.epsilon == pytest.approx(planned, rel=1e-12)
+    if importlib.util.find_spec("opacus") is not None:  # the guarantee by an independent accountant
+        import warnings
+
+        from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
+
+        orders = list(accounting.DEFAULT_ORDERS)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs, _ = get_privacy_spent(orders=orders, delta=1e-4, rdp=compute_rdp(
+                q=50 / 320, noise_multiplier=res.noise_multiplier, steps=210, orders=orders))
+        assert res.epsilon == pytest.approx(theirs, rel=1e-6)
     assert tuple(res)[1] == res.epsilon  # `model, eps = train_private(...)` unpacks the guarantee
     assert len(res.history) < 30
 
@@ -510,3 +522,74 @@ def test_value_errors():
         with pytest.raises(ValueError):
             fn()
             pytest.fail(f"case {i} did not raise")
+
+
+# ----------------------------------------------------------------------------- lesson 05's stored runs
+# helpers/data/dpsgd_tradeoffs.npz is produced by benchmarks/dpsgd_tradeoffs.py with the lesson's own train_dp;
+# every σ in it is recomputed here, and the ε it spends is checked with two independent accountants.
+
+
+def _independent_epsilons(sigma, q, steps, delta, orders):
+    """ε of `steps` Poisson-subsampled Gaussian steps by Opacus's and dp-accounting's RDP accountants."""
+    import logging
+    import warnings
+
+    import dp_accounting
+    from dp_accounting.rdp import RdpAccountant
+    from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opacus_eps, _ = get_privacy_spent(orders=list(orders), rdp=compute_rdp(q=q, noise_multiplier=sigma, steps=steps,
+                                                                                 orders=list(orders)), delta=delta)
+    acc = RdpAccountant(orders=[float(a) for a in orders])
+    acc.compose(dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(sigma)), steps)
+    return float(opacus_eps), float(acc.get_epsilon(delta))
+
+
+def test_stored_runs_sigmas_spend_their_target():
+    pytest.importorskip("opacus")
+    pytest.importorskip("dp_accounting")
+    runs = D.load_privacy_utility_runs()
+    orders, delta, n = runs["orders"], runs["delta"], runs["n_train"]
+    assert runs["dataset"] == "Fashion-MNIST" and n == 10_000 and runs["n_test"] == 2_000 and delta == 1e-5
+    q, steps = runs["batch_size"] / n, runs["epochs"] * round(n / runs["batch_size"])
+    assert (runs["sample_rate"], runs["steps"]) == (q, steps)  # the schedule train_dp uses
+    settings = [(e, s, q, steps) for e, s in zip(runs["epsilons"], runs["eps_sigma"])]
+    for b, s, kq, ks in zip(runs["knob_batch_size"], runs["knob_sigma"], runs["knob_sample_rate"], runs["knob_steps"]):
+        assert (kq, ks) == (b / n, runs["epochs"] * round(n / b))
+        settings.append((runs["knob_epsilon"], s, kq, ks))
+    for target, sigma, rate, t in settings:
+        if math.isinf(target):
+            assert sigma == 0.0  # ε = ∞: clipping without noise, no guarantee claimed
+            continue
+        # the σ train_dp calibrates (bisection, tol 0.01, the lesson's integer orders)
+        assert sigma == accounting.noise_multiplier(target_epsilon=target, delta=delta, sample_rate=rate, steps=t,
+                                                    orders=orders, tol=0.01)
+        ours = accounting.epsilon(noise_multiplier=sigma, sample_rate=rate, steps=t, delta=delta, orders=orders)
+        opacus_eps, dpacc_eps = _independent_epsilons(sigma, rate, t, delta, orders)
+        for eps in (opacus_eps, dpacc_eps):
+            assert eps == pytest.approx(ours, rel=1e-6)
+            assert 0.9 * target < eps <= target * (1 + 1e-9), (target, sigma, eps)
+
+
+def test_stored_runs_back_the_lesson_figures():
+    # the claims the lesson's figure titles and summary make about these numbers
+    runs = D.load_privacy_utility_runs()
+    acc, eps = runs["eps_accuracy"], runs["epsilons"]
+    assert acc.shape == (len(eps), len(runs["seeds"])) and ((acc > 0.1) & (acc < 1)).all()
+    mean = acc.mean(1)
+    finite = np.isfinite(eps)
+    assert (np.diff(mean[finite]) > 0).all(), "title: 'Accuracy rises with ε'"
+    non_private = runs["non_private_accuracy"].mean()
+    assert non_private > mean.max(), "the non-private reference is above every DP-SGD run"
+    knob_mean = runs["knob_accuracy"].mean(1)
+    label = list(runs["knob_label"])
+    # "What you learned": tanh beats ReLU, and the recipe's C = 0.1 beats C = 1 at ε = 3 (learning rate fixed)
+    assert knob_mean[label.index("tanh")] > knob_mean[label.index("ReLU")]
+    assert knob_mean[label.index("C = 0.1")] > knob_mean[label.index("C = 1")]
+    # the ε = 3 recipe rows of the knobs are the ε sweep's ε = 3 runs
+    three = list(eps).index(3.0)
+    for lab in ("C = 0.1", "L = 256", "tanh"):
+        np.testing.assert_array_equal(runs["knob_accuracy"][label.index(lab)], acc[three])
