@@ -668,7 +668,16 @@ class DPSGD:
     Both equal :func:`clip_gradients` of the materialised per-example gradients exactly
     (to float rounding). Then ``N(0, σ²C²)`` noise, division by the expected batch size
     ``L``, and ``optimizer.step()``. The guarantee per step is that of the Poisson-subsampled
-    Gaussian mechanism when batches come from :func:`poisson_batches` with rate ``L/n``.
+    Gaussian mechanism when batches come from :func:`poisson_batches` with rate ``L/n``
+    (add/remove-one example).
+
+    The per-example norms are exact only if every trainable parameter enters the forward pass
+    through exactly one call of its supported layer. The engine never assumes it: it raises
+    ``ValueError`` at construction for an unsupported layer, BatchNorm or weight tying
+    (:func:`check_supported`), and at every step if the autograd graph shows a parameter used
+    outside its layer's call (``F.linear(x, layer.weight)``, ``layer.forward(x)``, a second
+    use) or a layer called twice — a parameter the norms missed would let one example move
+    the clipped sum by more than C. :func:`dp_sgd_step` handles such models.
 
     Parameters
     ----------
