@@ -174,7 +174,7 @@ def _mean_or(values, default):
 
 def test_remove_one_mean_global_sensitivity_is_half_the_range():
     # Derivation checked by brute force over every database of up to 4 values on a grid of [L, U]:
-    # between sizes n and n - 1 the mean moves by at most (U - L)/n (lesson 01's mean_sensitivity),
+    # between sizes n and n - 1 the mean moves by at most (U - L)/n (the bound restricted to size n),
     # so over all sizes the worst case is n = 2, (U - L)/2. From one value to none it stays within
     # (U - L)/2 only if the empty mean is the midpoint (with L instead, it reaches U - L).
     import itertools
@@ -192,8 +192,9 @@ def test_remove_one_mean_global_sensitivity_is_half_the_range():
             worst[(default, n)] = change
     for n in range(2, 5):
         assert worst[(2.0, n)] == pytest.approx((upper - lower) / n)
-        assert worst[(2.0, n)] == pytest.approx(H.mean_sensitivity(n=n, lower=lower, upper=upper, neighbours="remove"))
     assert max(v for (d, _), v in worst.items() if d == 2.0) == pytest.approx((upper - lower) / 2)
+    for n in range(1, 5):   # lesson 01's remove-one value is this worst case over all sizes, whatever n
+        assert H.mean_sensitivity(n=n, lower=lower, upper=upper, neighbours="remove") == pytest.approx((upper - lower) / 2)
     assert worst[(lower, 1)] == pytest.approx(upper - lower)
     # for 0/1 data: 1/2, so "sensitivity 1" is valid (loose) under remove-one; 1/n is not
     assert worst[(2.0, 2)] / (upper - lower) == pytest.approx(0.5)

@@ -138,9 +138,12 @@ def test_mean_replace_one_floats(lower, upper, n):
 
 def test_mean_needs_a_known_size():
     # Under remove-one the size is private, and OpenDP refuses a mean without a known size (lesson 01,
-    # section 4: a DP mean there is a noisy sum divided by a noisy count).
+    # section 4: a DP mean there is a noisy sum divided by a noisy count). There is no OpenDP value to
+    # compare ours with: the course's remove-one value, (U - L)/2 over every size, is checked by brute
+    # force over every database of sizes 1..K in test_helpers_sensitivity.py.
     with pytest.raises(OpenDPException, match="size must be known"):
         dpt.make_mean(_domain(float, 0.0, 1.0), symmetric_distance())
+    assert mean_sensitivity(n=50, lower=18, upper=100, neighbours="remove") == (100 - 18) / 2
 
 
 # ----------------------------------------------------------------------------- counts

@@ -360,165 +360,219 @@ WRONG = {
         '''),
     ],
     "mean-sensitivity": [
-        Wrong("the inverse, n / (upper - lower)", visible=True, message="returned", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Wrong("remove-one: (upper - lower) / n from the database's own n (only the bound restricted to size n)", visible=True,
+              message='worst case over every size', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                     raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
                 if lower > upper:
                     raise ValueError("lower > upper")
-                return float(n / (upper - lower))
+                return float((upper - lower) / n)
         '''),
-        Wrong("upper / n: forgets the lower bound", visible=True, message="returned", source='''
+        Wrong("default neighbours='remove', copied from the other sensitivity functions", visible=True,
+              message='Replace-one (the default)', source='''
             def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                     raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
                 if lower > upper:
                     raise ValueError("lower > upper")
-                return float(upper / n)
+                return float((upper - lower) / 2) if neighbours == "remove" else float((upper - lower) / n)
         '''),
-        Wrong("remove-one divides by n - 1 (the neighbour's size)", visible=True, message="returned", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Wrong("remove-one divides by n - 1 (the neighbour's size)", visible=True,
+              message='returned', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                     raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
                 if lower > upper:
                     raise ValueError("lower > upper")
                 return float((upper - lower) / (n - 1 if neighbours == "remove" else n))
         '''),
-        Wrong("upper - lower: forgets to divide by n", visible=True, message="returned", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Wrong('remove-one: upper - lower (the sensitivity 1 of a mean of bits), loose but not the global value', visible=True,
+              message='worst case over every size', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                     raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float(upper - lower) if neighbours == "remove" else float((upper - lower) / n)
+        '''),
+        Wrong("remove-one: max(|lower|, |upper|) / 2, the sum's remove-one bound halved", visible=True,
+              message='returned', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("bad neighbours")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float(max(abs(lower), abs(upper)) / 2) if neighbours == "remove" else float((upper - lower) / n)
+        '''),
+        Wrong('the inverse, n / (upper - lower)', visible=True,
+              message='returned', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("bad neighbours")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float(n / (upper - lower)) if neighbours == "replace" else float((upper - lower) / 2)
+        '''),
+        Wrong('upper / n: forgets the lower bound', visible=True,
+              message='returned', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("bad neighbours")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float(upper / n) if neighbours == "replace" else float(upper / 2)
+        '''),
+        Wrong('upper - lower: forgets to divide by n', visible=True,
+              message='returned', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("bad neighbours")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float(upper - lower) if neighbours == "replace" else float((upper - lower) / 2)
+        '''),
+        Wrong("max(|lower|, |upper|) / n: the remove-one sum's sensitivity divided by n", visible=True,
+              message='returned', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("bad neighbours")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float(max(abs(lower), abs(upper)) / n) if neighbours == "replace" else float((upper - lower) / 2)
+        '''),
+        Wrong('replace-one counted twice, 2 (upper - lower) / n (one value out, one in)', visible=True,
+              message='returned', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("bad neighbours")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float(2 * (upper - lower) / n) if neighbours == "replace" else float((upper - lower) / 2)
+        '''),
+        Wrong('integer division (upper - lower) // n', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("bad neighbours")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float((upper - lower) // (2 if neighbours == "remove" else n))
+        '''),
+        Wrong('returns early for remove-one, before validating n and the bounds', visible=True,
+              message='expected it to raise', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours == "remove":
+                    return float((upper - lower) / 2)
+                if neighbours != "replace":
+                    raise ValueError("bad neighbours")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float((upper - lower) / 2) if neighbours == "remove" else float((upper - lower) / n)
+        '''),
+        Wrong('requires n >= 2 for remove-one (a one-person database has neighbours of two)', visible=True,
+              message='raised ValueError', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("bad neighbours")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower > upper")
                 if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
-                if lower > upper:
-                    raise ValueError("lower > upper")
-                return float(upper - lower)
+                    raise ValueError("n must be >= 2 for remove-one")
+                return float((upper - lower) / 2) if neighbours == "remove" else float((upper - lower) / n)
         '''),
-        Wrong("no check that remove-one needs n >= 2", visible=True, message="expected it to raise", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Wrong('accepts a fractional n', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
-                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                    raise ValueError("n must be an integer >= 1")
-                if lower > upper:
-                    raise ValueError("lower > upper")
-                return float((upper - lower) / n)
-        '''),
-        Wrong("integer division (upper - lower) // n", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
-                if neighbours not in ("remove", "replace"):
-                    raise ValueError("bad neighbours")
-                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                    raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
-                if lower > upper:
-                    raise ValueError("lower > upper")
-                return float((upper - lower) // n)
-        '''),
-        Wrong("accepts a fractional n", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
-                if neighbours not in ("remove", "replace"):
-                    raise ValueError("bad neighbours")
-                if n < 1 or (neighbours == "remove" and n < 2):
+                if n < 1:
                     raise ValueError("n too small")
                 if lower > upper:
                     raise ValueError("lower > upper")
-                return float((upper - lower) / n)
+                return float((upper - lower) / 2) if neighbours == "remove" else float((upper - lower) / n)
         '''),
-
-        Wrong("max(|lower|, |upper|) / n: the remove-one sum's sensitivity divided by n", visible=True,
-              message="returned", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Wrong('rejects lower == upper (a constant has sensitivity 0, not an error)', visible=True,
+              message='raised ValueError', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                     raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
-                if lower > upper:
-                    raise ValueError("lower > upper")
-                return float(max(abs(lower), abs(upper)) / n)
-        '''),
-        Wrong("replace-one counted twice, 2 (upper - lower) / n (one value out, one in)", visible=True,
-              message="returned", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
-                if neighbours not in ("remove", "replace"):
-                    raise ValueError("bad neighbours")
-                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                    raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
-                if lower > upper:
-                    raise ValueError("lower > upper")
-                return float((2 if neighbours == "replace" else 1) * (upper - lower) / n)
-        '''),
-        Wrong("rejects lower == upper (a constant has sensitivity 0, not an error)", visible=True,
-              message="raised ValueError", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
-                if neighbours not in ("remove", "replace"):
-                    raise ValueError("bad neighbours")
-                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                    raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
                 if lower >= upper:
-                    raise ValueError("lower must be < upper")
-                return float((upper - lower) / n)
+                    raise ValueError("lower > upper")
+                return float((upper - lower) / 2) if neighbours == "remove" else float((upper - lower) / n)
         '''),
-        Wrong("requires n >= 2 for replace-one too", visible=True, message="raised ValueError", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Wrong('requires n >= 2 for replace-one too', visible=True,
+              message='raised ValueError', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-                    raise ValueError("n must be an integer >= 2")
+                    raise ValueError("n must be an integer >= 1")
                 if lower > upper:
                     raise ValueError("lower > upper")
-                return float((upper - lower) / n)
+                return float((upper - lower) / 2) if neighbours == "remove" else float((upper - lower) / n)
         '''),
-        Wrong("accepts any neighbours string", visible=True, message="expected it to raise", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Wrong("accepts any neighbours string (anything but 'remove' is read as replace)", visible=True,
+              message='expected it to raise', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                     raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
                 if lower > upper:
                     raise ValueError("lower > upper")
-                return float((upper - lower) / n)
+                return float((upper - lower) / 2) if neighbours == "remove" else float((upper - lower) / n)
         '''),
-        Wrong("abs(upper - lower) / n: swapped bounds are not rejected", visible=True, message="expected it to raise", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Wrong('abs(upper - lower): swapped bounds are not rejected', visible=True,
+              message='expected it to raise', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                     raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
-                return float(abs(upper - lower) / n)
+                return float(abs(upper - lower) / (2 if neighbours == "remove" else n))
         '''),
-        Wrong("delegates to a sibling: H.sum_sensitivity(replace) / n", visible=True, message="course function", source='''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Wrong('delegates to a sibling: H.sum_sensitivity(replace) / n', visible=True,
+              message='course function', source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                     raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove" and n < 2:
-                    raise ValueError("n must be >= 2")
-                return float(H.sum_sensitivity(lower=lower, upper=upper, neighbours="replace") / n)
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                return float(H.sum_sensitivity(lower=lower, upper=upper, neighbours="replace") / (2 if neighbours == "remove" else n))
+        '''),
+        Wrong("delegates to the course version, imported under another name", visible=True,
+              message="reference solution", source='''
+            from helpers.sensitivity import mean_sensitivity as _course_version
+
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                return _course_version(n=n, lower=lower, upper=upper, neighbours=neighbours)
         '''),
     ],
     "differencing-attack": [
@@ -635,7 +689,7 @@ WRONG = {
                 queries = rng.integers(0, 2, size=(n_queries, db.size))
                 return queries, (queries @ db + noise).astype(np.float64)
         '''),
-        Wrong("the global np.random instead of rng", visible=True, message="differ", source='''
+        Wrong("the global np.random instead of rng", visible=True, message="generator passed in", source='''
             def answer_subset_queries(db, *, n_queries, noise_bound, rng=None):
                 db = np.asarray(db)
                 if db.ndim != 1 or db.size == 0 or not np.isin(db, (0, 1)).all():
@@ -730,7 +784,7 @@ WRONG = {
                 noise = rng.uniform(-noise_bound, noise_bound, size=n_queries)
                 return queries, (queries @ db + noise).astype(np.float64)
         '''),
-        Wrong("ignores rng: a generator of its own with a fixed seed", visible=True, message="differ", source='''
+        Wrong("ignores rng: a generator of its own with a fixed seed", visible=True, message="fixed seed", source='''
             def answer_subset_queries(db, *, n_queries, noise_bound, rng=None):
                 db = np.asarray(db)
                 if db.ndim != 1 or db.size == 0 or not np.isin(db, (0, 1)).all():
@@ -742,7 +796,7 @@ WRONG = {
                 noise = gen.uniform(-noise_bound, noise_bound, size=n_queries)
                 return queries, (queries @ db + noise).astype(np.float64)
         '''),
-        Wrong("ignores rng: a fresh unseeded generator", visible=True, message="differ", source='''
+        Wrong("ignores rng: a fresh unseeded generator", visible=True, message="same seed gave different results", source='''
             def answer_subset_queries(db, *, n_queries, noise_bound, rng=None):
                 db = np.asarray(db)
                 if db.ndim != 1 or db.size == 0 or not np.isin(db, (0, 1)).all():
@@ -1007,37 +1061,59 @@ RIGHT = {
                     changes.append(np.linalg.norm(base - np.atleast_1d(np.asarray(value, dtype=float)), ord=norm))
                 return float(max(changes, default=0.0))
         '''),
+        Right("converts db to float first (the queries then see float rows)", '''
+            def empirical_sensitivity(query, db, *, neighbours="remove", norm=1):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("neighbours must be 'remove' or 'replace'")
+                if norm not in (1, 2, np.inf):
+                    raise ValueError("norm must be 1, 2 or np.inf")
+                db = np.asarray(db, dtype=float)
+                rows = H.remove_one_neighbours(db) if neighbours == "remove" else H.replace_one_neighbours(db)
+                base = np.atleast_1d(query(db))
+                return float(max((np.linalg.norm(base - np.atleast_1d(query(r)), ord=norm) for r in rows), default=0.0))
+        '''),
     ],
     "mean-sensitivity": [
-        Right("checks the bounds first and n with isinstance(n, int)", '''
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+        Right("checks the bounds first, n with isinstance(n, int), a dict of divisors", '''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if lower > upper:
                     raise ValueError("lower must be <= upper")
-                if not isinstance(n, int) or n < 1:
+                if not isinstance(n, int) or isinstance(n, bool) or n < 1:
                     raise ValueError("n must be an integer >= 1")
-                if neighbours == "remove":
-                    if n < 2:
-                        raise ValueError("remove-one needs n >= 2")
-                elif neighbours != "replace":
+                divisor = {"remove": 2, "replace": n}.get(neighbours)
+                if divisor is None:
                     raise ValueError("neighbours must be 'remove' or 'replace'")
-                return (upper - lower) / n
+                return (upper - lower) / divisor
         '''),
         Right("operator.index for the integer check", '''
             import operator
 
-            def mean_sensitivity(*, n, lower, upper, neighbours="remove"):
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 try:
                     n = operator.index(n)
                 except TypeError:
                     raise ValueError(f"n must be an integer, got {n!r}") from None
-                smallest = {"remove": 2, "replace": 1}.get(neighbours)
-                if smallest is None:
+                if n < 1:
+                    raise ValueError("n must be >= 1")
+                if neighbours not in ("remove", "replace"):
                     raise ValueError(f"unknown neighbours {neighbours!r}")
-                if n < smallest:
-                    raise ValueError(f"n must be >= {smallest}")
                 if not lower <= upper:
                     raise ValueError("lower must be <= upper")
-                return float(upper - lower) / n
+                if neighbours == "replace":
+                    return float(upper - lower) / n
+                return float(upper - lower) / 2
+        '''),
+        Right("remove-one written as the maximum of (upper - lower) / m over the sizes m = 2 .. n + 1", '''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("neighbours must be 'remove' or 'replace'")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if lower > upper:
+                    raise ValueError("lower must be <= upper")
+                if neighbours == "replace":
+                    return float((upper - lower) / n)
+                return float(max((upper - lower) / m for m in range(2, n + 2)))
         '''),
     ],
     "differencing-attack": [
