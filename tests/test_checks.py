@@ -289,6 +289,34 @@ def test_messages_never_dump_multiline_tensors() -> None:
     assert "tensor(shape=(10, 10), dtype=float32)" in first and len(first) < 400
 
 
+def test_fresh_randomness_catches_fixed_default_seeds() -> None:
+    def fixed_default(x, rng=None):  # noqa: ANN001, ANN202
+        rng = np.random.default_rng(42) if rng is None else rng
+        return x + rng.laplace(size=3)
+
+    def global_default(x, rng=None):  # noqa: ANN001, ANN202
+        return x + (np.random.laplace(size=3) if rng is None else rng.laplace(size=3))
+
+    def fresh(x, rng=None):  # noqa: ANN001, ANN202
+        rng = np.random.default_rng() if rng is None else rng
+        return x + rng.laplace(size=3)
+
+    for wrong in (fixed_default, global_default):
+        with pytest.raises(C.CheckFailure, match="two calls without a generator"):
+            C.check_fresh_randomness(lambda: wrong(0.0), what="noise with rng=None")
+    C.check_fresh_randomness(lambda: fresh(0.0), what="noise with rng=None", quiet=True)
+
+
+def test_seeded_rng_shows_a_call_students_can_rerun() -> None:
+    import copy
+
+    rng = C.seeded_rng(7)
+    assert repr(rng) == "np.random.default_rng(7)" and isinstance(rng, np.random.Generator)
+    assert np.array_equal(copy.deepcopy(rng).random(3), np.random.default_rng(7).random(3))
+    with pytest.raises(C.CheckFailure, match=r"rng=np.random.default_rng\(7\)"):
+        C.check_function(lambda v, *, rng: v + 1.0, lambda v, *, rng: v + rng.laplace(), [((0.0,), {"rng": rng})])
+
+
 def test_quick_mode_and_offline_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_QUICK", "1")
     assert H.pick(default=10, quick=1) == 1
