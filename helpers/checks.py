@@ -106,10 +106,16 @@ def _short(value: Any, limit: int = 120) -> str:
     elif isinstance(value, Mapping):
         items = [f"{k!r}: {_short(v, 40)}" for k, v in list(value.items())[:4]]
         text = "{" + ", ".join(items) + (", ..." if len(value) > 4 else "") + "}"
-    elif isinstance(value, (list, tuple)) and len(value) > 0 and not all(isinstance(v, (int, float)) for v in value):
-        items = [_short(v, 40) for v in value[:4]]
-        body = ", ".join(items) + (", ..." if len(value) > 4 else "")
+    elif isinstance(value, (list, tuple)) and len(value) > 0:
+        # element by element, so numpy scalars inside show as plain numbers: (0.5, 1e-05)
+        shown = 8 if all(_is_number(v) or isinstance(v, (bool, np.bool_)) for v in value) else 4
+        items = [_short(v, 40) for v in value[:shown]]
+        body = ", ".join(items) + (", ..." if len(value) > shown else "")
         text = f"[{body}]" if isinstance(value, list) else f"({body}{',' if len(value) == 1 else ''})"
+    elif isinstance(value, (bool, np.bool_)):
+        text = str(bool(value))
+    elif isinstance(value, np.integer):
+        text = str(int(value))
     else:
         value = _to_numpy(value)
         if isinstance(value, np.ndarray):

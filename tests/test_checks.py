@@ -355,3 +355,19 @@ def test_as_database_rejects_bad_shapes_and_values() -> None:
     assert V.as_database([0, 1, 1], binary=True).tolist() == [0, 1, 1]
     with pytest.raises(ValueError, match="rng must be"):
         V.as_rng("seed")
+
+
+def test_numpy_scalars_show_as_plain_numbers() -> None:
+    # a tuple of numpy scalars (an (epsilon, delta) pair) must not print as (np.float64(0.5), 1e-05)
+    assert C._short((np.float64(0.5), 1e-05)) == "(0.5, 1e-05)"
+    assert C._short([np.int64(3), np.float32(0.25)]) == "[3, 0.25]"
+    assert C._short(np.int64(4)) == "4" and C._short(np.True_) == "True"
+    assert C._short({"eps": (np.float64(1.5), np.float64(2e-6))}) == "{'eps': (1.5, 2e-06)}"
+
+    def advanced_composition(*, epsilon: float, k: int) -> tuple:
+        return (np.float64(k * epsilon), np.float64(1e-5))
+
+    with pytest.raises(C.CheckFailure) as info:
+        C.check_function(advanced_composition, lambda *, epsilon, k: (float(k * epsilon) + 1, 1e-5),
+                         [dict(epsilon=0.5, k=1)])
+    assert "returned (0.5, 1e-05)" in str(info.value) and "np.float64" not in str(info.value)
