@@ -175,6 +175,26 @@ WRONG = {
         '''),
     ],
     "laplace-mechanism": [
+        Wrong("rng=None falls back on the global np.random (reseedable, predictable)", visible=True, message="rng=None",
+              source='''
+            def laplace_mechanism(value, *, sensitivity, epsilon, rng=None):
+                b = H.laplace_scale(sensitivity=sensitivity, epsilon=epsilon)
+                draw = np.random.laplace if rng is None else rng.laplace
+                value = np.asarray(value, dtype=float)
+                out = value + draw(0.0, b, size=value.shape)
+                return float(out) if out.ndim == 0 else out
+        '''),
+        Wrong("adds the noise in place into the caller's array (value += noise)", visible=True,
+              message="changed the caller's array", source='''
+            def laplace_mechanism(value, *, sensitivity, epsilon, rng=None):
+                b = H.laplace_scale(sensitivity=sensitivity, epsilon=epsilon)
+                if rng is None:
+                    rng = np.random.default_rng()
+                if np.ndim(value) == 0:
+                    return float(value + rng.laplace(0.0, b))
+                value += rng.laplace(0.0, b, size=np.shape(value))
+                return value
+        '''),
         Wrong("noise from the global np.random instead of rng", visible=True, message="from the rng you are given",
               source='''
             def laplace_mechanism(value, *, sensitivity, epsilon, rng=None):
@@ -289,6 +309,23 @@ WRONG = {
         '''),
     ],
     "private-sum": [
+        Wrong("rng=None replaced by a fixed-seed generator 'for reproducibility'", visible=True, message="rng=None",
+              source=_sum(_RIGHT_SENS, noise="H.laplace_mechanism({total}, sensitivity=sens, epsilon=epsilon, "
+                                            "rng=np.random.default_rng(42) if rng is None else rng)")),
+        Wrong("rng=None falls back on the global np.random", visible=True, message="rng=None",
+              source=_sum(_RIGHT_SENS, noise="({total} + (np.random if rng is None else rng).laplace(0.0, sens / epsilon))")),
+        Wrong("clamps in place, overwriting the caller's values", visible=True, message="changed the caller's array",
+              source=_sum(_RIGHT_SENS, clamp="np.clip(values, lower, upper, out=values) if isinstance(values, np.ndarray) "
+                                             "and values.dtype.kind == 'f' else np.clip(np.asarray(values, dtype=float), lower, upper)")),
+        Wrong("no check that lower < upper (reversed bounds give a negative 'sensitivity')", visible=True,
+              message="expected it to raise", source='''
+            def private_sum(values, *, lower, upper, epsilon, rng=None, neighbours="replace"):
+                if neighbours not in ("replace", "remove"):
+                    raise ValueError("bad neighbours")
+                sens = abs(upper - lower) if neighbours == "replace" else max(abs(lower), abs(upper))
+                clamped = np.clip(np.asarray(values, dtype=float), min(lower, upper), max(lower, upper))
+                return float(H.laplace_mechanism(float(clamped.sum()), sensitivity=sens, epsilon=epsilon, rng=rng))
+        '''),
         Wrong("a sensitivity read off the data: max - min / largest |x| of the clamped values", visible=True,
               message="never from the data", source=_sum(
                   '(clamped.max() - clamped.min()) if neighbours == "replace" else np.abs(clamped).max()')),
@@ -355,6 +392,33 @@ WRONG = {
         '''),
     ],
     "private-mean": [
+        Wrong("rng=None replaced by a fixed-seed generator 'for reproducibility'", visible=True, message="rng=None",
+              source=_mean(_RIGHT_REPLACE, _RIGHT_REMOVE).replace("rng = np.random.default_rng()",
+                                                                  "rng = np.random.default_rng(0)")),
+        Wrong("rng=None falls back on the global np.random", visible=True, message="rng=None", source='''
+            def private_mean(values, *, lower, upper, epsilon, rng=None, neighbours="replace"):
+                if not lower < upper or neighbours not in ("replace", "remove"):
+                    raise ValueError("bad bounds or neighbours")
+                if not epsilon > 0:
+                    raise ValueError("epsilon must be > 0")
+                if rng is None:
+                    rng = np.random          # the global generator
+                clamped = np.clip(np.asarray(values, dtype=float), lower, upper)
+                n = clamped.size
+                if neighbours == "replace":
+                    return float(clamped.mean() + rng.laplace(0.0, (upper - lower) / n / epsilon))
+                noisy_sum = clamped.sum() + rng.laplace(0.0, max(abs(lower), abs(upper)) / (epsilon / 2))
+                noisy_count = n + rng.laplace(0.0, 1 / (epsilon / 2))
+                return float(np.clip(noisy_sum / max(noisy_count, 1.0), lower, upper))
+        '''),
+        Wrong("clamps in place, overwriting the caller's values", visible=True, message="changed the caller's array",
+              source=_mean(_RIGHT_REPLACE, _RIGHT_REMOVE).replace(
+                  "clamped = np.clip(np.asarray(values, dtype=float), lower, upper)",
+                  "clamped = np.clip(values, lower, upper, out=values) if isinstance(values, np.ndarray) "
+                  "and values.dtype.kind == 'f' else np.clip(np.asarray(values, dtype=float), lower, upper)")),
+        Wrong("no check that lower < upper", visible=True, message="expected it to raise",
+              source=_mean(_RIGHT_REPLACE, _RIGHT_REMOVE).replace(
+                  "    if not lower < upper:\n        raise ValueError(\"lower must be < upper\")\n", "")),
         Wrong("replace-one: sensitivity 1 for the mean", visible=True, message="not 1",
               source=_mean(_RIGHT_REPLACE.replace("(upper - lower) / n", "1.0"), _RIGHT_REMOVE)),
         Wrong("replace-one: (U - L)/(n - 1)", visible=True, message="(n - 1)",
@@ -401,6 +465,11 @@ WRONG = {
                   '    if neighbours not in ("replace", "remove"):\n        raise ValueError("bad neighbours")\n', "")),
     ],
     "gaussian-sigma-classic": [
+        Wrong("no check on the sensitivity (a negative σ comes back)", visible=True, message="expected it to raise",
+              source=_classic(_CLASSIC).replace("    if not sensitivity >= 0:\n        raise ValueError('sensitivity must be >= 0')\n", "")),
+        Wrong("no check on epsilon <= 0 (ε = 0 gives σ = inf)", visible=True, message="expected it to raise",
+              source=_classic(_CLASSIC).replace("    if not epsilon > 0:\n        raise ValueError('epsilon must be > 0')\n", "")
+                                       .replace("return sensitivity", "return np.float64(sensitivity)")),
         Wrong("log10 instead of the natural log", visible=True, message="np.log10",
               source=_classic("sensitivity * np.sqrt(2 * np.log10(1.25 / delta)) / epsilon")),
         Wrong("forgets the factor 2 under the square root", visible=True, message="the factor 2",
@@ -429,6 +498,10 @@ WRONG = {
               source=_classic("H.gaussian_sigma_analytic(sensitivity=sensitivity, epsilon=epsilon, delta=delta)")),
     ],
     "gaussian-delta": [
+        Wrong("no check on sigma (ZeroDivisionError at sigma = 0)", visible=True, message="expected ValueError",
+              source=_delta(_PHI).replace("    if not sigma > 0:\n        raise ValueError('sigma must be > 0')\n", "")),
+        Wrong("no check on the sensitivity", visible=True, message="expected it to raise",
+              source=_delta(_PHI).replace("    if not sensitivity >= 0:\n        raise ValueError('sensitivity must be >= 0')\n", "")),
         Wrong("sign error: +εσ/Δ in both arguments", visible=True, message="both arguments subtract",
               source=_delta("norm.cdf(a + c) - np.exp(epsilon) * norm.cdf(-a + c)")),
         Wrong("sign error: the second argument adds Δ/(2σ)", visible=True, message="the second subtracts it",
@@ -467,6 +540,10 @@ WRONG = {
         '''),
     ],
     "advanced-composition": [
+        Wrong("no check on epsilon", visible=True, message="expected it to raise",
+              source=_advanced(_ADV).replace("    if not epsilon > 0:\n        raise ValueError('epsilon must be > 0')\n", "")),
+        Wrong("no check on delta", visible=True, message="expected it to raise",
+              source=_advanced(_ADV).replace("    if not 0 <= delta < 1:\n        raise ValueError('delta must be in [0, 1)')\n", "")),
         Wrong("k·ε instead of √k·ε in the first term", visible=True, message="(not k)",
               source=_advanced("np.sqrt(2 * np.log(1 / delta_prime)) * k * epsilon + k * epsilon * (np.exp(epsilon) - 1)")),
         Wrong("forgets k·δ: δ_total = δ'", visible=True, message="each run's δ counts k times",
@@ -484,7 +561,8 @@ WRONG = {
               source=_advanced("np.sqrt(2 * k * np.log(1 / delta_prime)) * epsilon + k * epsilon * np.exp(epsilon)")),
         Wrong("returns sequential composition (k·ε, k·δ)", visible=True, message="√k",
               source=_advanced("k * epsilon", "k * delta")),
-        Wrong("accepts a fractional k", source=_advanced(_ADV, k_check="k < 1")),
+        Wrong("accepts a fractional k", visible=True, message="expected it to raise",
+              source=_advanced(_ADV, k_check="k < 1")),
         Wrong("no check on delta_prime: δ' = 0 gives infinity", visible=True, message="expected it to raise", source='''
             def advanced_composition(*, epsilon, delta, k, delta_prime):
                 if not epsilon > 0 or not 0 <= delta < 1:
