@@ -27,6 +27,24 @@ def _rr(body: str) -> str:
 
 WRONG = {
     "rr-randomize": [
+        Wrong("rng=None replaced by a fixed seed 'for reproducibility' (public coins when no rng is given)", visible=True,
+              message="rng=None", source=_rr('''
+    rng = np.random.default_rng(0 if rng is None else rng)
+    tell_truth = rng.random(db.size) < p_truth
+    coin = rng.random(db.size) < 0.5
+    return np.where(tell_truth, db, coin).astype(int)
+''')),
+        Wrong("rng=None falls back on the global np.random (reseedable by anyone)", visible=True, message="rng=None",
+              source=_rr('''
+    if rng is None:
+        tell_truth = np.random.random(db.size) < p_truth
+        coin = np.random.random(db.size) < 0.5
+    else:
+        rng = np.random.default_rng(rng)
+        tell_truth = rng.random(db.size) < p_truth
+        coin = rng.random(db.size) < 0.5
+    return np.where(tell_truth, db, coin).astype(int)
+''')),
         Wrong("answers the opposite instead of a fair coin", visible=True, message="FAIR coin", source=_rr('''
     rng = np.random.default_rng(rng)
     tell_truth = rng.random(db.size) < p_truth
@@ -307,7 +325,7 @@ WRONG = {
                     raise ValueError("epsilon must be > 0")
                 return 1 - math.exp(-epsilon)
         '''),
-        Wrong("no check that epsilon is finite (inf gives p = 1: no privacy)", source='''
+        Wrong("no check that epsilon is finite (inf gives p = 1: no privacy)", visible=True, message="expected it to raise", source='''
             def p_truth_for_epsilon(*, epsilon):
                 if not epsilon > 0:
                     raise ValueError("epsilon must be > 0")
@@ -331,6 +349,24 @@ WRONG = {
         '''),
     ],
     "rr-estimate": [
+        Wrong("no shape check: a 2-D array of answers is averaged", visible=True, message="expected it to raise", source='''
+            def estimate_proportion(responses, *, p_truth):
+                responses = np.asarray(responses)
+                if responses.size == 0 or not np.isin(responses, (0, 1)).all():
+                    raise ValueError("responses must be a non-empty array of 0/1")
+                if not 0 < p_truth <= 1:
+                    raise ValueError("p_truth must be in (0, 1]")
+                return float((responses.mean() - (1 - p_truth) / 2) / p_truth)
+        '''),
+        Wrong("checks only p_truth > 0 (1.2 accepted)", visible=True, message="expected it to raise", source='''
+            def estimate_proportion(responses, *, p_truth):
+                responses = np.asarray(responses)
+                if responses.ndim != 1 or responses.size == 0 or not np.isin(responses, (0, 1)).all():
+                    raise ValueError("responses must be a non-empty 1-D array of 0/1")
+                if p_truth <= 0:
+                    raise ValueError("p_truth must be > 0")
+                return float((responses.mean() - (1 - p_truth) / 2) / p_truth)
+        '''),
         Wrong("clips the estimate to [0, 1] (biased)", visible=True, message="clip", source='''
             def estimate_proportion(responses, *, p_truth):
                 responses = np.asarray(responses)
@@ -427,6 +463,26 @@ WRONG = {
         '''),
     ],
     "rr-std": [
+        Wrong("no check on true_proportion", visible=True, message="expected it to raise", source='''
+            def estimator_std(*, true_proportion, n, p_truth):
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if not 0 < p_truth <= 1:
+                    raise ValueError("p_truth must be in (0, 1]")
+                lam = p_truth * true_proportion + (1 - p_truth) / 2
+                return math.sqrt(abs(lam * (1 - lam)) / n) / p_truth
+        '''),
+        Wrong("checks only p_truth > 0 (1.5 accepted)", visible=True, message="expected it to raise", source='''
+            def estimator_std(*, true_proportion, n, p_truth):
+                if not 0 <= true_proportion <= 1:
+                    raise ValueError("true_proportion must be in [0, 1]")
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if p_truth <= 0:
+                    raise ValueError("p_truth must be > 0")
+                lam = p_truth * true_proportion + (1 - p_truth) / 2
+                return math.sqrt(abs(lam * (1 - lam)) / n) / p_truth
+        '''),
         Wrong("forgets to divide by p", visible=True, message="returned", source='''
             def estimator_std(*, true_proportion, n, p_truth):
                 if not 0 <= true_proportion <= 1:
@@ -515,7 +571,7 @@ WRONG = {
                 lam = p_truth * true_proportion + (1 - p_truth) / 2
                 return math.sqrt(lam * (1 - lam) / n) / p_truth ** 2
         '''),
-        Wrong("accepts a non-integer n", source='''
+        Wrong("accepts a non-integer n", visible=True, message="expected it to raise", source='''
             def estimator_std(*, true_proportion, n, p_truth):
                 if not 0 <= true_proportion <= 1:
                     raise ValueError("true_proportion must be in [0, 1]")
@@ -540,6 +596,15 @@ WRONG = {
         '''),
     ],
     "rr-noise-std": [
+        Wrong("checks only p_truth > 0 (1.5 accepted, sqrt of a negative)", visible=True, message="p_truth in (0, 1]",
+              source='''
+            def rr_noise_std(*, n, p_truth):
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if p_truth <= 0:
+                    raise ValueError("p_truth must be > 0")
+                return math.sqrt(1 - p_truth ** 2) / (2 * p_truth * math.sqrt(n))
+        '''),
         Wrong("1/n instead of 1/sqrt(n)", visible=True, message="returned", source='''
             def rr_noise_std(*, n, p_truth):
                 if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -598,7 +663,7 @@ WRONG = {
                     raise ValueError("p_truth must be in [0, 1]")
                 return math.sqrt(1 - p_truth ** 2) / (2 * p_truth * math.sqrt(n))
         '''),
-        Wrong("accepts a non-integer n", source='''
+        Wrong("accepts a non-integer n", visible=True, message="expected it to raise", source='''
             def rr_noise_std(*, n, p_truth):
                 if n < 1:
                     raise ValueError("n must be >= 1")
@@ -618,6 +683,15 @@ WRONG = {
         '''),
     ],
     "rr-central-std": [
+        Wrong("accepts epsilon = inf (returns 0: no noise, no privacy)", visible=True, message="expected it to raise",
+              source='''
+            def central_laplace_std(*, n, epsilon):
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                    raise ValueError("n must be an integer >= 1")
+                if not epsilon > 0:
+                    raise ValueError("epsilon must be > 0")
+                return math.sqrt(2) / (n * epsilon)
+        '''),
         Wrong("the Laplace scale 1/(n eps) instead of its standard deviation", visible=True, message="returned",
               source='''
             def central_laplace_std(*, n, epsilon):
@@ -684,7 +758,7 @@ WRONG = {
                     raise ValueError("epsilon must be >= 0")
                 return math.sqrt(2) / (n * epsilon)
         '''),
-        Wrong("accepts a non-integer n", source='''
+        Wrong("accepts a non-integer n", visible=True, message="expected it to raise", source='''
             def central_laplace_std(*, n, epsilon):
                 if n < 1:
                     raise ValueError("n must be >= 1")
