@@ -506,7 +506,7 @@ WRONG = {
                     raise ValueError("n must be >= 2 for remove-one")
                 return float((upper - lower) / 2) if neighbours == "remove" else float((upper - lower) / n)
         '''),
-        Wrong('accepts a fractional n', source='''
+        Wrong('accepts a fractional n', visible=True, message="2.5 is not", source='''
             def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
                 if neighbours not in ("remove", "replace"):
                     raise ValueError("bad neighbours")
@@ -666,7 +666,7 @@ WRONG = {
                     raise ValueError("bad index")
                 return float(query(db) - query(db[:index]))
         '''),
-        Wrong("no integer check: index=1.5 reaches np.delete, which raises IndexError", source='''
+        Wrong("no integer check: index=1.5 reaches np.delete, which raises IndexError", visible=True, message="expected ValueError", source='''
             def differencing_attack(query, db, *, index):
                 db = np.asarray(db)
                 if db.ndim != 1 or db.size < 2:
@@ -677,6 +677,34 @@ WRONG = {
         '''),
     ],
     "answer-subset-queries": [
+        Wrong("rng=None replaced by a fixed seed 'for reproducibility'", visible=True, message="rng=None", source='''
+            def answer_subset_queries(db, *, n_queries, noise_bound, rng=None):
+                db = np.asarray(db)
+                if db.ndim != 1 or db.size == 0 or not np.isin(db, (0, 1)).all():
+                    raise ValueError("db must be a 0/1 vector")
+                if n_queries < 1 or noise_bound < 0:
+                    raise ValueError("bad arguments")
+                rng = np.random.default_rng(42 if rng is None else rng)
+                queries = rng.integers(0, 2, size=(n_queries, db.size))
+                noise = rng.uniform(-noise_bound, noise_bound, size=n_queries)
+                return queries, (queries @ db + noise).astype(np.float64)
+        '''),
+        Wrong("rng=None falls back on the global np.random", visible=True, message="rng=None", source='''
+            def answer_subset_queries(db, *, n_queries, noise_bound, rng=None):
+                db = np.asarray(db)
+                if db.ndim != 1 or db.size == 0 or not np.isin(db, (0, 1)).all():
+                    raise ValueError("db must be a 0/1 vector")
+                if n_queries < 1 or noise_bound < 0:
+                    raise ValueError("bad arguments")
+                if rng is None:
+                    queries = np.random.randint(0, 2, size=(n_queries, db.size))
+                    noise = np.random.uniform(-noise_bound, noise_bound, size=n_queries)
+                else:
+                    rng = np.random.default_rng(rng)
+                    queries = rng.integers(0, 2, size=(n_queries, db.size))
+                    noise = rng.uniform(-noise_bound, noise_bound, size=n_queries)
+                return queries, (queries @ db + noise).astype(np.float64)
+        '''),
         Wrong("draws the noise before the subsets", visible=True, message="differ", source='''
             def answer_subset_queries(db, *, n_queries, noise_bound, rng=None):
                 db = np.asarray(db)
