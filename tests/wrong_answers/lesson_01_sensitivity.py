@@ -360,6 +360,16 @@ WRONG = {
         '''),
     ],
     "mean-sensitivity": [
+        Wrong("no check on n (n = 0 divides by zero)", visible=True, message="expected ValueError", source='''
+            def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
+                if neighbours not in ("remove", "replace"):
+                    raise ValueError("bad neighbours")
+                if lower > upper:
+                    raise ValueError("lower > upper")
+                if neighbours == "remove":
+                    return float((upper - lower) / 2)
+                return float((upper - lower) / n)
+        '''),
         Wrong("remove-one: (upper - lower) / n from the database's own n (only the bound restricted to size n)", visible=True,
               message='worst case over every size', source='''
             def mean_sensitivity(*, n, lower, upper, neighbours="replace"):
@@ -677,6 +687,33 @@ WRONG = {
         '''),
     ],
     "answer-subset-queries": [
+        Wrong("no check on n_queries (0 queries returns empty arrays)", visible=True, message="expected it to raise",
+              source='''
+            def answer_subset_queries(db, *, n_queries, noise_bound, rng=None):
+                db = np.asarray(db)
+                if db.ndim != 1 or db.size == 0 or not np.isin(db, (0, 1)).all():
+                    raise ValueError("db must be a 0/1 vector")
+                if noise_bound < 0:
+                    raise ValueError("noise_bound must be >= 0")
+                rng = np.random.default_rng(rng)
+                queries = rng.integers(0, 2, size=(n_queries, db.size))
+                noise = rng.uniform(-noise_bound, noise_bound, size=n_queries)
+                return queries, (queries @ db + noise).astype(np.float64)
+        '''),
+        Wrong("no check on noise_bound (numpy refuses a negative bound only by accident)", visible=True,
+              message="noise_bound >= 0",
+              source='''
+            def answer_subset_queries(db, *, n_queries, noise_bound, rng=None):
+                db = np.asarray(db)
+                if db.ndim != 1 or db.size == 0 or not np.isin(db, (0, 1)).all():
+                    raise ValueError("db must be a 0/1 vector")
+                if n_queries < 1:
+                    raise ValueError("n_queries must be >= 1")
+                rng = np.random.default_rng(rng)
+                queries = rng.integers(0, 2, size=(n_queries, db.size))
+                noise = rng.uniform(-noise_bound, noise_bound, size=n_queries)
+                return queries, (queries @ db + noise).astype(np.float64)
+        '''),
         Wrong("rng=None replaced by a fixed seed 'for reproducibility'", visible=True, message="rng=None", source='''
             def answer_subset_queries(db, *, n_queries, noise_bound, rng=None):
                 db = np.asarray(db)

@@ -27,6 +27,21 @@ def _rr(body: str) -> str:
 
 WRONG = {
     "rr-randomize": [
+        Wrong("no check for an empty db (returns an empty survey)", visible=True, message="expected it to raise",
+              source='''
+def randomize_responses(db, *, p_truth=0.5, rng=None):
+    db = np.asarray(db)
+    if db.ndim != 1:
+        raise ValueError("db must be 1-D")
+    if not np.isin(db, (0, 1)).all():
+        raise ValueError("db must hold only 0 and 1")
+    if not 0 <= p_truth <= 1:
+        raise ValueError("p_truth must be in [0, 1]")
+    rng = np.random.default_rng(rng)
+    tell_truth = rng.random(db.size) < p_truth
+    coin = rng.random(db.size) < 0.5
+    return np.where(tell_truth, db, coin).astype(int)
+'''),
         Wrong("rng=None replaced by a fixed seed 'for reproducibility' (public coins when no rng is given)", visible=True,
               message="rng=None", source=_rr('''
     rng = np.random.default_rng(0 if rng is None else rng)
