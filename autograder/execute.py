@@ -40,9 +40,12 @@ def fill_notebook(job: Job, result: RunResult, limits: Limits) -> Executed:
     """The job's notebook with the outputs the sandbox reported, validated cell by cell."""
     nb = copy.deepcopy(job.notebook)
     by_id: dict[str, dict] = {}
+    hidden: dict[str, str] = {}
     for record in result.records:
         if record.get("type") == "cell" and isinstance(record.get("id"), str) and record["id"] not in by_id:
             by_id[record["id"]] = record
+        elif record.get("type") == "hidden" and record["id"] not in hidden:
+            hidden[record["id"]] = record["status"]
     planned = {c["id"] for c in job.plan["setup"]} | {a["id"] for a in job.plan["answers"]} | {
         t["id"] for t in job.plan["tests"]}
     notes = list(job.notes)
@@ -77,6 +80,11 @@ def fill_notebook(job: Job, result: RunResult, limits: Limits) -> Executed:
                 outputs.append(_error("TestsFailed", "the tests did not pass"))
             elif record.get("status") == "ok" and has_error:
                 outputs.append(_error("TestsFailed", "the tests reported an error"))
+            elif record.get("status") == "ok" and record.get("hidden") == "pending":
+                if hidden.get(cell.id) == "passed":
+                    outputs.append(nbformat.v4.new_output("stream", name="stdout", text="hidden tests: passed\n"))
+                else:
+                    outputs.append(_error("HiddenTestsFailed", "hidden tests: failed"))
         cell.outputs = outputs
     if missing_tests:
         notes.append(f"{missing_tests} test cell(s) {why}")

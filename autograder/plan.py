@@ -169,6 +169,21 @@ def _student_cells(student: nbformat.NotebookNode) -> tuple[dict[str, str], dict
     return code, text
 
 
+def _defined_names(released: nbformat.NotebookNode) -> set[str]:
+    """The names the exercises ask for: what the answer cells' stubs define."""
+    import ast
+
+    names: set[str] = set()
+    for cell in released.cells:
+        if is_answer(cell):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            names |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return names
+
+
 def build_job(released: nbformat.NotebookNode, solution: nbformat.NotebookNode,
               student: nbformat.NotebookNode) -> Job:
     """The grading notebook and plan for one submission (see the module docstring).
@@ -184,7 +199,7 @@ def build_job(released: nbformat.NotebookNode, solution: nbformat.NotebookNode,
     full_tests = {grade_id(c): c.source for c in solution.cells if is_tests(c)}
     setup_sources = {c.get("id"): c.source for c in setup_cells(solution)}
     notes: list[str] = []
-    plan: dict = {"setup": [], "answers": [], "tests": []}
+    plan: dict = {"setup": [], "answers": [], "tests": [], "keep_names": sorted(_defined_names(released))}
     for position, cell in enumerate(nb.cells):
         gid = grade_id(cell)
         if cell.cell_type == "code":

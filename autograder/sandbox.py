@@ -432,12 +432,31 @@ def run_plan(plan: dict, limits: Limits, *, sandboxed: bool = True, quick: bool 
     return result
 
 
+def split_plan(plan: dict) -> tuple[dict, dict]:
+    """The plan without the hidden tests' code, and that code by test cell (sent only later)."""
+    visible = json.loads(json.dumps(plan))
+    hidden: dict[str, list[str]] = {}
+    for test in visible["tests"]:
+        later: list[str] = []
+        for seg in test["segments"]:
+            if seg["hidden"] or later:
+                later.append(seg["source"])
+                seg["source"] = None
+        if later:
+            hidden[test["id"]] = later
+    return visible, hidden
+
+
 def _communicate(argv: list[str], cwd: str, env: dict[str, str], plan: dict, limits: Limits,
                  start: float) -> RunResult:
-    data = json.dumps(plan).encode()
+    """Feed the plan, read the records (with a deadline and a byte cap), send the hidden tests
+    only once every visible output is in, and kill the sandbox at the end."""
+    visible, hidden = split_plan(plan)
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True, close_fds=True)
-    writer = threading.Thread(target=_feed, args=(proc, data), daemon=True)
+    phase2 = threading.Event()
+    stop_feeding = threading.Event()
+    writer = threading.Thread(target=_feed, args=(proc, visible, hidden, phase2, stop_feeding), daemon=True)
     writer.start()
     records: list[dict] = []
     buf = bytearray()
@@ -453,7 +472,7 @@ def _communicate(argv: list[str], cwd: str, env: dict[str, str], plan: dict, lim
     sel.register(proc.stdout, selectors.EVENT_READ, "out")
     sel.register(proc.stderr, selectors.EVENT_READ, "err")
     try:
-        while not finished:
+        while not finished and stopped is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 stopped = "budget"
@@ -478,7 +497,7 @@ def _communicate(argv: list[str], cwd: str, env: dict[str, str], plan: dict, lim
                     stopped = "records"
                     break
                 buf += chunk
-                while b"\n" in buf:
+                while b"\n" in buf and not finished:
                     line, _, rest = bytes(buf).partition(b"\n")
                     buf = bytearray(rest)
                     try:
@@ -486,20 +505,24 @@ def _communicate(argv: list[str], cwd: str, env: dict[str, str], plan: dict, lim
                     except ValueError:
                         stopped = "records"
                         break
-                    if isinstance(record, dict) and record.get("type") == "done":
-                        finished = True
+                    if not isinstance(record, dict):
+                        stopped = "records"
                         break
-                    if isinstance(record, dict):
+                    kind = record.get("type")
+                    if kind == "done":
+                        finished = True
+                    elif kind == "visible-done":
+                        phase2.set()
+                    elif kind == "cell" and not phase2.is_set():
                         records.append(record)
+                    elif (kind == "hidden" and phase2.is_set() and isinstance(record.get("id"), str)
+                          and record.get("status") in ("passed", "failed")):
+                        # after the hidden tests entered the sandbox, nothing but pass/fail is taken
+                        records.append({"type": "hidden", "id": record["id"], "status": record["status"]})
                 if stopped:
                     break
-            if stopped:
-                break
-            if proc.poll() is not None and not sel.get_map():
-                break
-        if not finished and stopped is None:
-            stopped = "died"
     finally:
+        stop_feeding.set()
         sel.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -512,12 +535,21 @@ def _communicate(argv: list[str], cwd: str, env: dict[str, str], plan: dict, lim
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.close()  # type: ignore[union-attr]
+    if not finished and stopped is None:
+        stopped = "died"
     log = err.decode("utf-8", errors="backslashreplace")
     return RunResult(records, finished, time.monotonic() - start, log, stopped)
 
 
-def _feed(proc: subprocess.Popen, data: bytes) -> None:
+def _feed(proc: subprocess.Popen, visible: dict, hidden: dict, phase2: threading.Event,
+          stop: threading.Event) -> None:
+    assert proc.stdin is not None
     with contextlib.suppress(OSError, ValueError):
-        assert proc.stdin is not None
-        proc.stdin.write(data)
+        proc.stdin.write(json.dumps(visible).encode() + b"\n")
+        proc.stdin.flush()
+        while not phase2.wait(0.2):
+            if stop.is_set() or proc.poll() is not None:
+                return
+        proc.stdin.write(json.dumps({"hidden": hidden}).encode() + b"\n")
+        proc.stdin.flush()
         proc.stdin.close()
