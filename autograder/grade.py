@@ -258,10 +258,10 @@ def enumerate_submissions(sub_dir: Path, wanted: list[str]) -> tuple[list[tuple[
         try:
             if not entry.is_dir(follow_symlinks=False):
                 kind = "a symbolic link" if entry.is_symlink() else "not a folder"
-                notes.append(f"skipped {shown(name)!r}: {kind}")
+                notes.append(f"skipped '{shown(name)}': {kind}")
                 continue
             if not STUDENT_ID.fullmatch(name):
-                notes.append(f"skipped folder {shown(name)!r}: not a valid student id (letters, digits, _ . @ -)")
+                notes.append(f"skipped folder '{shown(name)}': not a valid student id (letters, digits, _ . @ -)")
                 continue
             for sub in _scandir(Path(entry.path)):
                 if sub.name.startswith("."):
@@ -275,7 +275,7 @@ def enumerate_submissions(sub_dir: Path, wanted: list[str]) -> tuple[list[tuple[
                     known = "not a lesson being graded" if sub.name in all_lessons() else "unknown lesson folder"
                     notes.append(f"{name}/{shown(sub.name)}: {known}; ignored")
         except OSError as exc:
-            notes.append(f"skipped {shown(name)!r}: {exc.strerror}")
+            notes.append(f"skipped '{shown(name)}': {exc.strerror}")
     return todo, notes
 
 

@@ -80,7 +80,7 @@ class Segment:
     hidden: bool
 
 
-def test_segments(source: str) -> list[Segment]:
+def split_tests(source: str) -> list[Segment]:
     """A test cell's code in order: visible segments and hidden blocks (markers removed)."""
     segments: list[Segment] = []
     pos = 0
@@ -226,10 +226,10 @@ def build_job(released: nbformat.NotebookNode, solution: nbformat.NotebookNode,
                 raise ValueError(f"test cell {gid!r} is not in the course's source")
             plan["tests"].append({
                 "id": cell.id, "grade_id": gid, "position": position,
-                "segments": [vars(s) for s in test_segments(source)]})
+                "segments": [vars(s) for s in split_tests(source)]})
         elif is_written(cell):
             answer = text.get(gid)
-            if answer is not None:
+            if answer is not None and answer.strip() != cell.source.strip():  # the stub stays as is
                 cell.source = sanitize_markdown(answer)
         elif cell.cell_type == "code" and cell.get("id") in setup_sources:
             plan["setup"].append({"id": cell.id, "source": setup_sources[cell.id]})

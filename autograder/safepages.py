@@ -4,10 +4,9 @@ Formgrader (in the instructor's Jupyter session, which has a terminal) and the f
 render the graded notebooks with nbconvert, which passes HTML in markdown and in ``text/html``
 outputs through unchanged. So before a graded notebook is stored:
 
-* the student's written answers (markdown) are cleaned with an HTML sanitizer (``nh3``, the
-  Python binding of Rust's ``ammonia``) when they contain any HTML: scripts, event handlers,
-  iframes, forms, styles and ``javascript:`` links are removed (markdown's own links go through
-  nbconvert's URL filter);
+* the student's written answers (markdown) are rendered to HTML and cleaned with an HTML
+  sanitizer (``nh3``, the Python binding of Rust's ``ammonia``): scripts, event handlers,
+  iframes, forms, styles and ``javascript:``/``data:`` links are removed, math is kept;
 * every output is rebuilt from an allow-list: text streams and errors as text; ``text/html``
   sanitized; ``text/markdown`` as above; PNG and JPEG images; nothing else (no JavaScript, no
   SVG, no widget state). The grading kernel only ever produces text, so in practice every output
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from html.parser import HTMLParser
 
 import nbformat
 import nh3
@@ -25,38 +23,15 @@ import nh3
 MAX_TEXT = 256 * 1024
 MAX_IMAGE = 2 * 1024 * 1024
 
-# Inline formatting a written answer may use (as HTML); everything else is dropped.
+# What rendered markdown uses; everything else (script, style, iframe, form, svg, ...) is dropped.
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
-    "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table",
-    "tbody", "td", "th", "thead", "tr", "u", "ul",
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
+    "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"},
                       "td": {"align"}, "th": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-
-
-class _MarkupFinder(HTMLParser):
-    """Does a text hold any HTML markup (a tag, a comment, a declaration)?"""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found = False
-
-    def handle_starttag(self, tag, attrs):  # noqa: ANN001
-        self.found = True
-
-    handle_endtag = handle_startendtag = handle_comment = handle_decl = handle_pi = unknown_decl = handle_starttag
-
-
-def has_markup(text: str) -> bool:
-    finder = _MarkupFinder()
-    try:
-        finder.feed(text)
-        finder.close()
-    except Exception:  # the parser gave up: treat as markup, so it is sanitized
-        return True
-    return finder.found
 
 
 def sanitize_html(html: str) -> str:
@@ -65,11 +40,17 @@ def sanitize_html(html: str) -> str:
 
 
 def sanitize_markdown(text: str) -> str:
-    """A student's markdown, safe to render: unchanged unless it holds HTML, which is sanitized."""
-    text = text[:MAX_TEXT]
-    if not has_markup(text):
-        return text
-    return sanitize_html(text)
+    """A student's markdown as sanitized HTML that renders the same and runs nothing.
+
+    The markdown is rendered the way nbconvert renders it (math kept for MathJax), sanitized, and
+    stored on one line inside a ``<div>``: markdown renderers pass such an HTML block through
+    untouched, so nothing in it is read as markdown a second time (nbconvert lets
+    ``[x](javascript:...)`` links through, and a blank line would end an HTML block early).
+    """
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    clean = sanitize_html(markdown2html_mistune(text[:MAX_TEXT])).strip()
+    return "<div>" + clean.replace("\r", "").replace("\n", "&#10;") + "</div>"
 
 
 def _text(value: object) -> str:

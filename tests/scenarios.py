@@ -196,3 +196,16 @@ def write(nb: nbformat.NotebookNode, submissions: Path, student: str, lesson: st
     # json, not nbformat.write: nbformat would repair the duplicate ids that are the point here
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False))
     return path
+
+
+def hidden_only_lines(lesson: str) -> set[str]:
+    """Lines (stripped, over 20 characters) found only in the hidden blocks of a lesson's test cells:
+    on a page, any of them means hidden test code was shown."""
+    from autograder.plan import grading_source, split_tests
+
+    solution = load_solution(lesson)
+    shown_anyway = nbformat.writes(grading_source(solution))
+    shown_anyway += "".join(e.solution_source for e in exercises(lesson))
+    hidden = {line.strip() for e in exercises(lesson) for seg in split_tests(cell(solution, e.tests_id).source)
+              if seg.hidden for line in seg.source.splitlines() if len(line.strip()) > 20}
+    return {line for line in hidden if line not in shown_anyway and json.dumps(line)[1:-1] not in shown_anyway}

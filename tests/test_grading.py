@@ -22,7 +22,7 @@ import scenarios as S
 from autograder import sandbox
 from autograder.grade import _gradebook, grade_class
 from autograder.paths import all_lessons
-from autograder.plan import test_segments, visible_tests
+from autograder.plan import split_tests, visible_tests
 
 pytestmark = pytest.mark.slow
 
@@ -157,9 +157,7 @@ class _LessonGrading:
     def test_hidden_test_code_is_never_shown(self, graded: Graded) -> None:
         """Feedback pages and graded notebooks show "hidden tests: passed/failed", not the code."""
         solution = S.load_solution(graded.lesson)
-        hidden_lines = {line.strip() for ex in S.exercises(graded.lesson)
-                        for seg in test_segments(S.cell(solution, ex.tests_id).source) if seg.hidden
-                        for line in seg.source.splitlines() if len(line.strip()) > 20}
+        hidden_lines = S.hidden_only_lines(graded.lesson)
         assert hidden_lines, "the lesson has no hidden tests"
         for student in ("perfect", "mixed", "blank"):
             page = (graded.out / "feedback" / student / graded.lesson / f"{graded.lesson}.html").read_text()
@@ -170,7 +168,7 @@ class _LessonGrading:
                 assert not shown, (student, shown[:3])
         perfect = graded.notebook("perfect")
         for ex in S.exercises(graded.lesson):
-            if any(seg.hidden for seg in test_segments(S.cell(solution, ex.tests_id).source)):
+            if any(seg.hidden for seg in split_tests(S.cell(solution, ex.tests_id).source)):
                 assert "hidden tests: passed" in _outputs_text(S.cell(perfect, ex.tests_id))
 
 

@@ -26,7 +26,7 @@ FAST = dict(cell_timeout=10.0, budget=60.0)
 
 def plan(*tests: str, answers: tuple[str, ...] = (), setup: str = "import os, sys") -> dict:
     """A plan: one setup cell, answer cells, then test cells (each may hold a hidden block)."""
-    from autograder.plan import test_segments
+    from autograder.plan import split_tests
 
     cells: dict = {"setup": [{"id": "setup", "source": setup}], "answers": [], "tests": []}
     position = 1
@@ -35,7 +35,7 @@ def plan(*tests: str, answers: tuple[str, ...] = (), setup: str = "import os, sy
         position += 1
     for i, source in enumerate(tests):
         cells["tests"].append({"id": f"t{i}", "grade_id": f"t{i}", "position": position,
-                               "segments": [vars(s) for s in test_segments(source)]})
+                               "segments": [vars(s) for s in split_tests(source)]})
         position += 1
     return cells
 
