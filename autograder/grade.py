@@ -463,7 +463,7 @@ def load_executed(task: Task, folder: Path, limits: sandbox.Limits) -> None:
     from .sandbox import RunResult
 
     assert task.job is not None
-    path = folder / task.result.lesson / f"{task.result.student}.ipynb"
+    path = folder / "executed" / task.result.lesson / f"{task.result.student}.ipynb"
     data, _ = read_regular_file(path, limit=64 * 1024 * 1024)
     nb = nbformat.reads(data.decode("utf-8"), as_version=4)
     if nb.metadata.get(P.PLAN_KEY + "_digest") != job_digest(task.job):

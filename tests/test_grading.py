@@ -21,7 +21,7 @@ import pytest
 import scenarios as S
 from autograder import sandbox
 from autograder.grade import _gradebook, grade_class
-from autograder.paths import all_lessons
+from autograder.paths import REPO, all_lessons
 from autograder.plan import split_tests, visible_tests
 
 pytestmark = pytest.mark.slow
@@ -277,3 +277,32 @@ def test_regrading_keeps_manual_grades_and_other_students(tmp_path: Path) -> Non
         assert set(rows) == {"ada", "vandal"}
         assert float(rows["ada"]["score"]) == pytest.approx(code_score + manual)
         assert float(rows["vandal"]["score"]) == pytest.approx(code_score)
+
+
+def test_a_class_can_be_split_into_self_contained_jobs(tmp_path: Path) -> None:
+    """`grade --prepare` writes one `run-one` command per submission (for GNU parallel, a Kubernetes
+    Job...); `grade --executed` scores what they wrote, exactly as a local run would."""
+    import shlex
+    import subprocess
+    import sys
+
+    lesson = LESSONS[0]
+    subs, out, jobs = tmp_path / "subs", tmp_path / "grading", tmp_path / "jobs"
+    S.write(S.perfect(lesson), subs, "ada", lesson)
+    S.write(S.load_released(lesson), subs, "bob", lesson)
+    flags = dict(lessons=[lesson], timeout=lesson_timeout(lesson), unsafe_no_sandbox=unsafe())
+    grade_class(subs, out=out, prepare=jobs, **flags)
+    commands = (jobs / "commands.txt").read_text().splitlines()
+    assert len(commands) == 2 and all(c.startswith("python -m autograder run-one ") for c in commands)
+    assert not (out / "grades.csv").exists()
+    for command in commands:
+        argv = shlex.split(command)
+        argv[0] = sys.executable
+        subprocess.run(argv, check=True, cwd=REPO, capture_output=True, timeout=600)
+    executed = (jobs / "executed" / lesson / "ada.ipynb").read_text()
+    assert "BEGIN HIDDEN TESTS" not in executed and '"plan"' not in executed
+    report = grade_class(subs, out=out, executed=jobs, **flags)
+    assert report.ok, report.errors
+    _, rows = grades_csv(out)
+    assert float(rows["ada"]["score"]) == sum(e.points for e in S.exercises(lesson))
+    assert float(rows["bob"]["score"]) == 0

@@ -455,7 +455,8 @@ def runs(tmp_path_factory):
     def grade(out: Path) -> Run:
         start = time.monotonic()
         report = grade_class(subs, out=out, lessons=[LESSON], **limits,
-                             limits=sandbox.Limits(budget=BUDGET, cell_timeout=CELL_TIMEOUT))
+                             limits=sandbox.Limits(budget=BUDGET, cell_timeout=CELL_TIMEOUT,
+                                                   memory=sandbox.GiB))  # 1 GiB: kind to CI machines
         return Run(out, report, time.monotonic() - start)
 
     baseline = grade(tmp / "baseline")
