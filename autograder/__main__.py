@@ -13,7 +13,7 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
     g.add_argument("--memory", type=float, default=4, help="memory limit in GiB (4)")
     g.add_argument("--pids", type=int, default=256, help="processes and threads (256)")
     g.add_argument("--file-size", type=float, default=64, help="largest file a submission may write, MiB (64)")
-    g.add_argument("--output", type=float, default=8, help="output in MiB after which a test is stopped (8)")
+    g.add_argument("--max-output", type=float, default=8, help="output in MiB after which a test is stopped (8)")
     g.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade without bubblewrap (prints what is then unprotected); only for trusted notebooks")
 
@@ -25,7 +25,7 @@ def _limits(args: argparse.Namespace):  # noqa: ANN202
 
     timeout = args.timeout if args.timeout is not None else float(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
     return Limits(memory=int(args.memory * GiB), pids=args.pids, file_size=int(args.file_size * MiB),
-                  stop_output=int(args.output * MiB), cell_timeout=timeout, budget=args.budget)
+                  stop_output=int(args.max_output * MiB), cell_timeout=timeout, budget=args.budget)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("run-one", help="run one job notebook (from grade --prepare) in a sandbox")
     p.add_argument("job", help="a job notebook written by `grade --prepare`")
-    p.add_argument("output", help="where to write the executed notebook (and a .log next to it)")
+    p.add_argument("executed", help="where to write the executed notebook (and a .log next to it)")
     _add_limits(p)
 
     p = sub.add_parser("check", help="prove solution = full marks and student version = 0 for each lesson")
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run-one":
         from .execute import run_one
 
-        executed = run_one(args.job, args.output, _limits(args), sandboxed=not args.unsafe_no_sandbox)
+        executed = run_one(args.job, args.executed, _limits(args), sandboxed=not args.unsafe_no_sandbox)
         return 0 if executed.complete else 1
     if args.command == "check":
         from .check import check_lessons
