@@ -3,7 +3,8 @@
 :func:`run_plan` starts the grading kernel (:mod:`autograder.runner`) inside::
 
     sh (joins the submission's cgroups, sets rlimits)
-      [setpriv: an unprivileged user outside too, where the interpreter is reachable by one]
+      [when the grader is root: unshare --mount + bind mounts of what user 65534 cannot reach,
+       then setpriv to user 65534: the sandbox's processes are nobody outside too]
         bwrap --unshare-all (network: loopback only; own PID, IPC, UTS, mount, user namespaces)
               --die-with-parent --new-session --cap-drop ALL --uid 65534 --gid 65534 --clearenv
               --tmpfs /tmp (size-capped, first) --ro-bind /usr, the venv, sys.base_prefix,
@@ -22,8 +23,9 @@ Limits (all configurable, see :class:`Limits`) and how each is enforced:
 
 * memory (default 4 GiB): the cgroup's ``memory.limit_in_bytes`` (v1) or ``memory.max`` (v2)
   where the grader may create cgroups, else ``RLIMIT_DATA``;
-* processes (default 256 tasks): the cgroup's ``pids.max``, else ``RLIMIT_NPROC`` (not enforced
-  for root);
+* processes (default 256 tasks): the cgroup's ``pids.max``; without a pids cgroup they are not
+  limited per submission (``RLIMIT_NPROC`` counts every sandbox of a user together, so one
+  student's fork bomb would starve another's tests), only killed with the sandbox at the end;
 * file size (default 64 MiB): ``RLIMIT_FSIZE``; the writable folders are tmpfs of 256 MiB each;
 * CPU time (default: the wall budget): ``RLIMIT_CPU`` per process;
 * output: each test process is stopped after printing ``stop_output`` bytes and at most
@@ -127,13 +129,15 @@ def probe() -> tuple[bool, str, bool]:
     attempts = [True, False] if os.geteuid() == 0 and shutil.which("setpriv") else [False]
     reason = ""
     for unprivileged in attempts:
-        argv = _outer_argv(None, Limits(memory=2 * GiB), unprivileged) + bwrap_argv(Limits()) + [
-            _python(), "-I", "-c", f"import sys; sys.path.insert(0, {str(_helpers_root().parent)!r}); {code}"]
+        argv, stage = launch_argv(None, Limits(memory=2 * GiB), unprivileged=unprivileged)
+        argv += [_python(), "-I", "-c", f"import sys; sys.path.insert(0, {str(_helpers_root().parent)!r}); {code}"]
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
             reason = f"bwrap failed to start: {exc}"
             continue
+        finally:
+            _remove_stage(stage)
         if proc.returncode == 0 and "sandbox-ok" in proc.stdout:
             return True, "", unprivileged
         reason = f"bwrap cannot run the grading interpreter here: {(proc.stderr or proc.stdout).strip()[-500:]}"
@@ -148,31 +152,51 @@ def available() -> tuple[bool, str]:
 # ----------------------------------------------------------------------------- the command
 
 
-def _ro_binds() -> list[str]:
-    """Read-only binds: the system, the interpreter, the venv, helpers; never the repository."""
-    paths: list[tuple[str, str]] = []
+def _bind_paths() -> list[str]:
+    """Read-only binds (at the same path inside): the system, the interpreter, the venv, helpers.
+
+    Never the repository, ``solutions/``, the submissions or the grading folder.
+    """
+    paths: list[str] = []
+
+    def add(path: str) -> None:
+        if not any(path == p or path.startswith(p.rstrip("/") + "/") for p in paths):
+            paths.append(path)
+
     for top in ("/usr", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
                 "/etc/fonts", "/etc/alternatives"):
         if os.path.exists(top):
-            paths.append((top, top))
-    for prefix in {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}:
-        if not prefix.startswith("/usr/") and prefix != "/usr":
-            paths.append((prefix, prefix))
-    exe = os.path.realpath(_python())
-    if not any(exe.startswith(p.rstrip("/") + "/") for _, p in paths):
-        paths.append((os.path.dirname(exe), os.path.dirname(exe)))
-    venv_python = os.path.abspath(_python())
-    if not any(venv_python.startswith(p.rstrip("/") + "/") for _, p in paths):
-        paths.append((os.path.dirname(venv_python), os.path.dirname(venv_python)))
-    root = str(_helpers_root())
-    paths.append((root, root))
+            add(top)
+    for prefix in sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}):
+        add(prefix)
+    add(os.path.dirname(os.path.realpath(_python())))
+    add(os.path.dirname(os.path.abspath(_python())))
+    add(str(_helpers_root()))
     data_dir = os.environ.get("COURSE_DATA_DIR")
     if data_dir and os.path.isdir(data_dir):
-        paths.append((os.path.realpath(data_dir), os.path.realpath(data_dir)))
-    argv: list[str] = []
-    for src, dest in paths:
-        argv += ["--ro-bind", src, dest]
-    return argv
+        add(os.path.realpath(data_dir))
+    return paths
+
+
+def _reachable_by_nobody(path: str) -> bool:
+    """Could user 65534 (not the owner, not in the group) reach ``path``?"""
+    import stat as st
+
+    parts = os.path.abspath(path).split("/")
+    for i in range(1, len(parts)):
+        ancestor = "/".join(parts[:i]) or "/"
+        try:
+            mode = os.stat(ancestor).st_mode
+        except OSError:
+            return False
+        if not mode & st.S_IXOTH:
+            return False
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    need = st.S_IROTH | (st.S_IXOTH if st.S_ISDIR(mode) else 0)
+    return mode & need == need
 
 
 def _merged_usr_links() -> list[str]:
@@ -209,17 +233,21 @@ def sandbox_env(quick: bool = True) -> dict[str, str]:
     return env
 
 
-def bwrap_argv(limits: Limits, *, quick: bool = True) -> list[str]:
+def bwrap_argv(limits: Limits, *, quick: bool = True, sources: dict[str, str] | None = None) -> list[str]:
+    """The bwrap command; ``sources`` maps a bound path to where bwrap finds it (a staged copy)."""
+    sources = sources or {}
     argv = [bwrap_path() or "bwrap",
             "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
             "--clearenv",
             # /tmp first: a tmpfs mounted later would hide binds below it.
             "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
-    argv += _ro_binds() + _merged_usr_links()
+    for path in _bind_paths():
+        argv += ["--ro-bind", sources.get(path, path), path]
+    argv += _merged_usr_links()
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
-             "--ro-bind", str(RUNNER), SANDBOX_RUNNER,
+             "--ro-bind", sources.get(str(RUNNER), str(RUNNER)), SANDBOX_RUNNER,
              "--size", str(limits.tmp_size), "--tmpfs", SANDBOX_HOME,
              "--chdir", SANDBOX_HOME]
     for key, value in sandbox_env(quick).items():
@@ -349,40 +377,77 @@ class Cgroups:
 # ----------------------------------------------------------------------------- running
 
 
-def _outer_argv(cgroups: Cgroups | None, limits: Limits, unprivileged: bool) -> list[str]:
-    """sh: join the cgroups, set the rlimits, then exec (setpriv and) the sandbox."""
+def launch_argv(cgroups: Cgroups | None, limits: Limits, *, unprivileged: bool,
+                quick: bool = True) -> tuple[list[str], str | None]:
+    """The whole command up to the interpreter, and a staging folder to remove afterwards (or None).
+
+    ``sh`` joins the submission's cgroups and sets the rlimits. With ``unprivileged`` (the grader is
+    root), ``setpriv`` then drops to user 65534 before bwrap, so that the sandbox's processes are
+    nobody outside too. bwrap, unprivileged, must reach what it mounts: a path nobody can reach
+    (a Python under /root, mode 0700) is first bind-mounted, by root, in a private mount namespace
+    of this command only, onto a staging folder nobody can reach; bwrap mounts it from there at
+    its usual path.
+    """
     cpu = int(limits.cpu_time or max(limits.budget, 1))
-    ulimits = [f"-c 0", f"-f {max(1, limits.file_size // 512)}", f"-t {cpu}", f"-n {int(limits.nofile)}"]
+    ulimits = ["-c 0", f"-f {max(1, limits.file_size // 512)}", f"-t {cpu}", f"-n {int(limits.nofile)}"]
     enforced = cgroups.enforced if cgroups else {}
     if "memory" not in enforced:
         ulimits.append(f"-d {max(1, limits.memory // 1024)}")
-    if "pids" not in enforced and os.geteuid() != 0:
-        ulimits.append(f"-u {_user_tasks() + limits.pids}")
     script = ('while [ "$1" != -- ]; do echo $$ > "$1" || exit 97; shift; done; shift; '
               + "; ".join(f"ulimit {u} || exit 98" for u in ulimits) + '; exec "$@"')
     argv = ["/bin/sh", "-c", script, "sandbox", *(cgroups.procs_files if cgroups else []), "--"]
+    stage: str | None = None
+    sources: dict[str, str] = {}
     if unprivileged:
+        hidden = [p for p in [*_bind_paths(), str(RUNNER)] if not _reachable_by_nobody(p)]
+        if hidden:
+            import tempfile
+
+            stage = tempfile.mkdtemp(prefix="ppml-stage-")
+            os.chmod(stage, 0o755)
+            mounts: list[str] = []
+            for i, path in enumerate(hidden):
+                target = os.path.join(stage, str(i))
+                if os.path.isdir(path):
+                    os.mkdir(target, 0o755)
+                else:
+                    open(target, "w").close()
+                    os.chmod(target, 0o644)
+                sources[path] = target
+                mounts += [path, target]
+            argv += [shutil.which("unshare") or "unshare", "--mount", "--propagation", "private", "--",
+                     "/bin/sh", "-c",
+                     'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 96; shift 2; done; shift; exec "$@"',
+                     "stage", *mounts, "--"]
         argv += [shutil.which("setpriv") or "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--"]
-    return argv
+    return argv + bwrap_argv(limits, quick=quick, sources=sources), stage
 
 
-def _user_tasks() -> int:
-    uid, count = os.getuid(), 0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if entry.stat().st_uid == uid:
-                    count += len(os.listdir(f"/proc/{entry.name}/task"))
-    return count
+def _remove_stage(stage: str | None) -> None:
+    """Remove a staging folder without ever recursing: its entries were mount points (in another,
+    private mount namespace), so only empty folders and empty files are removed."""
+    if not stage:
+        return
+    for entry in os.scandir(stage):
+        with contextlib.suppress(OSError):
+            if os.path.ismount(entry.path):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                os.rmdir(entry.path)
+            elif entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_size == 0:
+                os.unlink(entry.path)
+    with contextlib.suppress(OSError):
+        os.rmdir(stage)
 
 
 def limits_summary(limits: Limits, cgroups: Cgroups | None, sandboxed: bool, unprivileged: bool) -> str:
     enforced = cgroups.enforced if cgroups else {}
     parts = [
         f"memory {limits.memory / GiB:g} GiB via " + (enforced["memory"] if "memory" in enforced else "RLIMIT_DATA"),
-        f"tasks {limits.pids} via " + (enforced["pids"] if "pids" in enforced else
-                                       ("RLIMIT_NPROC" if os.geteuid() != 0 else "nothing (root ignores RLIMIT_NPROC)")),
+        (f"tasks {limits.pids} via {enforced['pids']}" if "pids" in enforced else
+         "tasks: not limited (no pids cgroup; RLIMIT_NPROC counts all sandboxes of a user together, so "
+         "one student could starve another; the PID namespace is killed at the end)"),
         f"file size {limits.file_size / MiB:g} MiB via RLIMIT_FSIZE",
         f"CPU {int(limits.cpu_time or limits.budget)} s per process via RLIMIT_CPU",
         f"cell {limits.cell_timeout:g} s, submission {limits.budget:g} s wall clock",
@@ -402,7 +467,7 @@ def run_plan(plan: dict, limits: Limits, *, sandboxed: bool = True, quick: bool 
                 stop_output=limits.stop_output, sandboxed=sandboxed,
                 memory_text=f"{limits.memory / GiB:g} GiB")
     cgroups = Cgroups(limits)
-    tmp_home = None
+    tmp_home = stage = None
     unprivileged = False
     result: RunResult | None = None
     try:
@@ -411,14 +476,15 @@ def run_plan(plan: dict, limits: Limits, *, sandboxed: bool = True, quick: bool 
             ok, reason, unprivileged = probe()
             if not ok:
                 raise SandboxUnavailable(reason)
-            argv = _outer_argv(cgroups, limits, unprivileged) + bwrap_argv(limits, quick=quick) + [
-                _python(), "-I", SANDBOX_RUNNER]
-            cwd, env = "/", {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+            argv, stage = launch_argv(cgroups, limits, unprivileged=unprivileged, quick=quick)
+            argv += [_python(), "-I", SANDBOX_RUNNER]
+            cwd, env = "/", {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"}
         else:
             import tempfile
 
             tmp_home = tempfile.mkdtemp(prefix="grading-unsafe-")
-            argv = _outer_argv(cgroups, limits, False) + [_python(), "-I", str(RUNNER)]
+            argv = launch_argv(cgroups, limits, unprivileged=False)[0]
+            argv = argv[: argv.index("--") + 1] + [_python(), "-I", str(RUNNER)]
             env = dict(sandbox_env(quick), HOME=tmp_home, MPLCONFIGDIR=os.path.join(tmp_home, ".matplotlib"),
                        PATH=os.environ.get("PATH", "/usr/bin:/bin"))
             cwd = tmp_home
@@ -428,6 +494,7 @@ def run_plan(plan: dict, limits: Limits, *, sandboxed: bool = True, quick: bool 
         survivors = cgroups.close()
         if tmp_home:
             shutil.rmtree(tmp_home, ignore_errors=True)
+        _remove_stage(stage)
     result.survivors = survivors
     return result
 
