@@ -12,6 +12,7 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
     g.add_argument("--budget", type=float, default=600, help="wall-clock seconds for a whole submission (600)")
     g.add_argument("--memory", type=float, default=4, help="memory limit in GiB (4)")
     g.add_argument("--pids", type=int, default=256, help="processes and threads (256)")
+    g.add_argument("--cpu-time", type=int, default=None, help="CPU seconds per process (default: the budget)")
     g.add_argument("--file-size", type=float, default=64, help="largest file a submission may write, MiB (64)")
     g.add_argument("--max-output", type=float, default=8, help="output in MiB after which a test is stopped (8)")
     g.add_argument("--unsafe-no-sandbox", action="store_true",
@@ -25,7 +26,8 @@ def _limits(args: argparse.Namespace):  # noqa: ANN202
 
     timeout = args.timeout if args.timeout is not None else float(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
     return Limits(memory=int(args.memory * GiB), pids=args.pids, file_size=int(args.file_size * MiB),
-                  stop_output=int(args.max_output * MiB), cell_timeout=timeout, budget=args.budget)
+                  stop_output=int(args.max_output * MiB), cell_timeout=timeout, budget=args.budget,
+                  cpu_time=args.cpu_time)
 
 
 def main(argv: list[str] | None = None) -> int:
