@@ -111,6 +111,7 @@ class Report:
     results: list[Result]
     errors: list[str]
     warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: register, execute, score
 
     @property
     def ok(self) -> bool:
@@ -530,7 +531,9 @@ def grade_class(submissions: str | os.PathLike[str], *, out: str | os.PathLike[s
         todo, skipped = enumerate_submissions(sub_dir, wanted)
         warns.extend(skipped)
         needed = sorted({lesson for _, lesson, _ in todo})
+        clock = time.monotonic()
         errors.extend(prepare_sources(out_dir, needed))
+        timings = {"register": time.monotonic() - clock}
         max_scores = lesson_max_scores(out_dir) if needed else {}
         released = {lesson: nbformat.read(str(out_dir / "release" / lesson / f"{lesson}.ipynb"), as_version=4)
                     for lesson in needed if lesson in max_scores}
@@ -557,7 +560,10 @@ def grade_class(submissions: str | os.PathLike[str], *, out: str | os.PathLike[s
             write_report(report)
             print(f"wrote {len(tasks)} job notebooks and {Path(prepare) / 'commands.txt'}")
             return report
+        clock = time.monotonic()
         run_tasks(tasks, limits, sandboxed, quick, jobs, executed)
+        timings["execute"] = time.monotonic() - clock
+        clock = time.monotonic()
         by_lesson: dict[str, list[Task]] = {}
         for task in tasks:
             if task.executed is not None:
@@ -587,7 +593,8 @@ def grade_class(submissions: str | os.PathLike[str], *, out: str | os.PathLike[s
                 r.score, r.max_score = scores.get((r.student, r.lesson), (0.0, r.max_score))
         if todo or (out_dir / "gradebook.db").exists():
             grades = write_grades(out_dir, results)
-        report = Report(out_dir, results, errors, warns)
+        timings["score"] = time.monotonic() - clock
+        report = Report(out_dir, results, errors, warns, timings)
         write_report(report)
     print_summary(report, grades)
     return report
@@ -658,5 +665,7 @@ def print_summary(report: Report, grades: Path | None) -> None:
         print(f"WARNING: {w}", file=sys.stderr)
     for e in report.errors:
         print(f"ERROR: {e}", file=sys.stderr)
+    if report.timings:
+        print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
     if grades:
         print(f"grades: {grades}\nfeedback: {report.out / 'feedback'}\nreport: {report.out / 'report.jsonl'}")

@@ -98,12 +98,16 @@ def main() -> None:
             write_class(subs, lesson, args.students)
         seconds, report = timed_grade(subs, tmp / "class-out", chosen, args.jobs)
         n = len(report.results)
-        per = seconds / n
+        t = report.timings
+        run_per, score_per = t["execute"] / n, (t["score"] + t["register"]) / n
         rows.append((f"class: {args.students} students x {len(chosen)} lessons = {n} submissions, --jobs {args.jobs}",
-                     f"{seconds / 60:.1f} min ({per:.2f} s per submission)"))
+                     f"{seconds / 60:.1f} min: sandboxes {t['execute']:.0f} s, nbgrader scoring and pages "
+                     f"{t['score'] + t['register']:.0f} s ({seconds / n:.2f} s per submission)"))
+        scale = 1600
         rows.append(("extrapolated: 200 students x 8 lessons = 1600 submissions",
-                     f"{1600 * per / 3600:.1f} h on {args.jobs} cores; {1600 * per / 3600 / 8:.1f} h on 8 machines "
-                     f"like this one (grade --prepare / run-one / --executed)"))
+                     f"{scale * (run_per + score_per) / 3600:.1f} h on this machine; with the sandboxes spread over "
+                     f"8 such machines (--prepare / run-one / --executed) "
+                     f"{scale * (run_per / 8 + score_per) / 3600:.1f} h (scoring stays on one)"))
     width = max(len(a) for a, _ in rows)
     print(f"\nGrading throughput ({os.cpu_count()} cores, quick mode, bubblewrap {sandbox.bwrap_path()})")
     for a, b in rows:
