@@ -1,7 +1,7 @@
 """How fast a class is graded: submissions per minute for lesson 01 and lesson 05, the per-submission
 overhead of the sandbox, and the time of a class of 20 students x 5 lessons, extrapolated to 200 x 8.
 
-    python benchmarks/grading.py [--jobs 2] [--students 20] [--quick-check]
+    python benchmarks/grading.py [--jobs 2] [--students 20] [--per-lesson 8] [--only rates|class]
 
 Students are a realistic mix (perfect, blank, and partly right notebooks), graded through the real
 pipeline (`grade_class`: a bubblewrap sandbox per submission, nbgrader scoring, feedback pages).
@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--students", type=int, default=20, help="class size for the 5-lesson run")
     parser.add_argument("--per-lesson", type=int, default=8, help="students for the lesson 01/05 rates")
+    parser.add_argument("--only", choices=["rates", "class"], default=None, help="run one part only")
     args = parser.parse_args()
     ok, why = sandbox.available()
     if not ok:
@@ -72,7 +73,8 @@ def main() -> None:
         sandbox.probe()  # once, outside the timings
 
         # 1. submissions per minute, lesson 01 and lesson 05
-        for lesson in [lessons[0], lessons[4]] if len(lessons) >= 5 else lessons[:1]:
+        rate_lessons = [lessons[0], lessons[4]] if len(lessons) >= 5 else lessons[:1]
+        for lesson in rate_lessons if args.only != "class" else []:
             subs = tmp / f"rate-{lesson}"
             write_class(subs, lesson, args.per_lesson)
             seconds, report = timed_grade(subs, tmp / f"rate-out-{lesson}", [lesson], args.jobs)
@@ -93,9 +95,11 @@ def main() -> None:
 
         # 3. a class of N students x 5 lessons, extrapolated to 200 x 8
         subs = tmp / "class"
-        chosen = lessons[:5]
+        chosen = lessons[:5] if args.only != "rates" else []
         for lesson in chosen:
             write_class(subs, lesson, args.students)
+        if not chosen:
+            return _print(rows)
         seconds, report = timed_grade(subs, tmp / "class-out", chosen, args.jobs)
         n = len(report.results)
         t = report.timings
@@ -108,6 +112,10 @@ def main() -> None:
                      f"{scale * (run_per + score_per) / 3600:.1f} h on this machine; with the sandboxes spread over "
                      f"8 such machines (--prepare / run-one / --executed) "
                      f"{scale * (run_per / 8 + score_per) / 3600:.1f} h (scoring stays on one)"))
+    _print(rows)
+
+
+def _print(rows: list[tuple[str, str]]) -> None:
     width = max(len(a) for a, _ in rows)
     print(f"\nGrading throughput ({os.cpu_count()} cores, quick mode, bubblewrap {sandbox.bwrap_path()})")
     for a, b in rows:
