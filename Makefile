@@ -2,7 +2,9 @@
 # `make test` (set up, then run the tests). Everything else here serves those two.
 #
 #   make setup   build .venv (idempotent: re-runs only when pyproject.toml or this file change)
-#   make lab     set up, then open JupyterLab on lessons/ with the course kernel and nbgrader
+#   make lab     set up, copy new lessons into my-lessons/ (the student's working copy, never
+#                overwritten), then open JupyterLab there with nbgrader's student tools
+#   make instructor  set up, then open JupyterLab with Formgrader and Create Assignment (grading/)
 #   make test    set up, then run the whole test suite (offline, quick mode)
 #   make bench   set up, then print the benchmark figures (benchmarks/)
 #   make release regenerate lessons/ from solutions/ (instructors)
@@ -11,28 +13,39 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # torch is installed first and on its own, so that the rest of the install finds it satisfied.
-# 2.13.0 is the CPU build on the course machines; on a laptop without CUDA, e.g.
-#   make setup TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"
+# TORCH_SPEC reaches pip as separate words, so it may carry pip options. 2.13.0 is the CPU build
+# on the course machines; on a laptop without CUDA a CPU build saves gigabytes:
+#   make lab TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
+# Every extra of pyproject.toml the lessons need (torch, federated), Jupyter + nbgrader, pytest.
+EXTRAS := torch,federated,course,dev
+PIP    := $(BIN)/python -m pip install --disable-pip-version-check
+# Extra arguments for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port=8890"
+LAB_ARGS ?=
 STAMP  := $(VENV)/.course-installed
 PYTEST_ARGS ?=
 JOBS   ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup lab test bench data release check clean
+.PHONY: setup lab instructor test bench data release check clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[course,dev]"
+	@test -x $(BIN)/python || { echo "Creating the virtual environment $(VENV)/"; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing PyTorch ($(TORCH_SPEC)), the biggest download of the set-up: a few GB on Linux from the default index (CUDA libraries included), a few hundred MB for a CPU build. This can take several minutes."
+	$(PIP) $(TORCH_SPEC)
+	@echo "Installing the course and its other dependencies (pyproject.toml, extras $(EXTRAS)): a minute or two the first time."
+	$(PIP) -e ".[$(EXTRAS)]"
 	$(BIN)/python -m autograder setup-jupyter
 	@touch $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=lessons $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/python -m autograder lab $(LAB_ARGS)
+
+instructor: setup
+	$(BIN)/python -m autograder instructor $(LAB_ARGS)
 
 test: setup
 	COURSE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --dist loadscope $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {release,grade,run-one,check,setup-jupyter}``."""
+"""Command line: ``python -m autograder {release,grade,run-one,check,setup-jupyter,lab,instructor}``."""
 from __future__ import annotations
 
 import argparse
@@ -64,7 +64,16 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("setup-jupyter", help="configure the virtual environment's Jupyter for the course")
 
-    args = parser.parse_args(argv)
+    sub.add_parser("lab", help="copy new lessons into my-lessons/ (never overwriting) and open JupyterLab there "
+                               "(make lab); other arguments go to JupyterLab")
+
+    p = sub.add_parser("instructor", help="open JupyterLab with Formgrader and Create Assignment (make instructor); "
+                                          "other arguments go to JupyterLab")
+    p.add_argument("--course", default=None, help="the grading folder (default: grading/ in the repository)")
+
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command not in ("lab", "instructor"):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "release":
         from .release import release
 
@@ -92,6 +101,18 @@ def main(argv: list[str] | None = None) -> int:
 
         setup_jupyter()
         return 0
+    if args.command == "lab":
+        from .lab import run, student_launch
+
+        run(*student_launch(rest))
+        return 0  # pragma: no cover  (run replaces this process)
+    if args.command == "instructor":
+        from pathlib import Path
+
+        from .lab import GRADING, instructor_launch, run
+
+        run(*instructor_launch(rest, course=Path(args.course) if args.course else GRADING))
+        return 0  # pragma: no cover
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return 2
 

@@ -1,13 +1,17 @@
-"""PATE figures (prints; no asserts): student accuracy against data-dependent ε, δ = 1e-5.
+"""PATE figures (prints; no asserts): student accuracy against the ε of its labels, δ = 1e-5.
 
 Recipe (lesson 04 at full size): 250 teachers (784-128-10 MLPs, one batched model, Adam,
 full-shard batches of 240, lr 3e-3, 30 epochs) on the 60,000 private training images; the
 first half of the test set is the student's public pool, the first Q images of it are
 answered by LNMax (γ) or GNMax (σ); the student (784-128-10 MLP) trains on those Q noisy
-labels and is evaluated on the other half. Data-dependent ε: ``perform_analysis`` (moments
-accountant, Papernot et al. 2017) for LNMax, ``gnmax_epsilon`` (Rényi DP, Thm 6 of Papernot
-et al. 2018, classic conversion) for GNMax. Baselines: the same student with the true labels
-(non-private) and with the noiseless plurality vote (ε = ∞).
+labels and is evaluated on the other half. Privacy unit: one private training example added or
+removed (teachers assigned by a hash of the example's key, ``assign_teachers``). ε: ``perform_analysis``
+(moments accountant, Papernot et al. 2017) for LNMax, ``gnmax_epsilon`` (Rényi DP, Thm 6 of
+Papernot et al. 2018, classic conversion) for GNMax. Only the data-independent ε may be published;
+the raw data-dependent ε (computed from the private votes) is printed for comparison with the
+papers, which publish it through a smooth-sensitivity release (``release_epsilon_smooth_sensitivity``).
+Baselines: the same student with the true labels (non-private) and with the noiseless plurality
+vote (ε = ∞).
 
 For reference, Papernot et al. report MNIST students at 98.0% with ε = 2.04 (2017, 100
 queries, semi-supervised GAN student) and 98.5% with ε = 1.97 (2018, Confident-GNMax); our
@@ -84,7 +88,8 @@ def run(name: str, queries: list[int], gammas: list[float], sigmas: list[float])
         model = P.train_student(xq, labels, epochs=student_epochs(q), lr=2e-3, num_classes=10, seed=0)
         return P.accuracy(model, x_eval, y_eval), time.perf_counter() - t
 
-    print("\n| queries | aggregator | noise | labels correct | ε data-dep | ε data-indep | student acc | student s |")
+    print("\n| queries | aggregator | noise | labels correct | ε data-dep (not publishable) | ε data-indep "
+          "(publishable) | student acc | student s |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for q in queries:
         c, xq, yq = counts[:q], x_pool[:q], y_pool[:q]

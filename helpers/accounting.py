@@ -133,6 +133,24 @@ def _check_steps(steps: Any, name: str = "steps") -> int:
     return int(steps)
 
 
+def _check_target_epsilon(target_epsilon: Any) -> float:
+    """A privacy budget to calibrate to: finite and > 0 (ε = ∞ would mean no noise and no guarantee)."""
+    if isinstance(target_epsilon, (int, float, np.integer, np.floating)) and not isinstance(target_epsilon, bool) \
+            and math.isinf(float(target_epsilon)) and float(target_epsilon) > 0:
+        raise ValueError(
+            "target_epsilon must be finite, got inf: ε = ∞ is no privacy guarantee at all, so there is no noise "
+            "to calibrate. To train without privacy, train without DP-SGD's noise (noise_multiplier=0) and "
+            "report no ε.")
+    return check_epsilon(target_epsilon, "target_epsilon")
+
+
+def _check_noise_for_epsilon(sigma: float, q: float, steps: int) -> None:
+    if sigma == 0.0 and q > 0.0 and steps > 0:
+        raise ValueError(
+            "noise_multiplier must be > 0 to have an epsilon: without noise (noise_multiplier=0) each step "
+            "releases a function of the data exactly, so DP-SGD is not differentially private at any finite ε.")
+
+
 def _check_conversion(conversion: Any) -> str:
     if conversion not in _CONVERSIONS:
         raise ValueError(f"conversion must be one of {_CONVERSIONS}, got {conversion!r}")
@@ -144,16 +162,29 @@ def _check_conversion(conversion: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _log_a_int(q: float, sigma: float, alpha: int) -> float:
-    """log A_α for integer α by the exact binomial expansion (all terms positive)."""
-    i = np.arange(alpha + 1, dtype=float)
-    log_binom = special.gammaln(alpha + 1.0) - special.gammaln(i + 1.0) - special.gammaln(alpha - i + 1.0)
-    log_terms = log_binom + i * math.log(q) + (alpha - i) * math.log1p(-q) + (i * i - i) / (2.0 * sigma**2)
-    return float(special.logsumexp(log_terms))
+# Every order of a grid is computed at once (one array operation per block of terms, not a Python
+# loop over orders): the lesson's bisections call epsilon() dozens of times on 151 orders.
+_MAX_CELLS = 1 << 21  # largest (orders x terms) block evaluated in one go (16 MiB of float64)
 
 
-def _frac_terms(q: float, sigma: float, alpha: float, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Log-magnitudes and signs of the two-series terms for indices ``i`` (fractional α)."""
+def _log_a_int(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
+    """log A_α for integer orders α (1-D array) by the exact binomial expansion (all terms positive)."""
+    out = np.empty(alphas.shape)
+    order = np.argsort(alphas)
+    step = max(1, _MAX_CELLS // (int(alphas.max()) + 1))
+    for chunk in np.array_split(order, max(1, math.ceil(order.size / step))):
+        a = alphas[chunk][:, None]
+        i = np.arange(int(a.max()) + 1, dtype=float)[None, :]
+        valid = i <= a
+        j = np.where(valid, a - i, 0.0)
+        log_binom = special.gammaln(a + 1.0) - special.gammaln(i + 1.0) - special.gammaln(j + 1.0)
+        log_terms = log_binom + i * math.log(q) + j * math.log1p(-q) + (i * i - i) / (2.0 * sigma**2)
+        out[chunk] = special.logsumexp(np.where(valid, log_terms, -np.inf), axis=1)
+    return out
+
+
+def _frac_terms(q: float, sigma: float, alpha: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-magnitudes and signs of the two-series terms, shape (orders, 2·terms) (fractional α (k, 1), i (1, n))."""
     log_binom = special.gammaln(alpha + 1.0) - special.gammaln(i + 1.0) - special.gammaln(alpha - i + 1.0)
     sign = special.gammasgn(alpha + 1.0) * special.gammasgn(alpha - i + 1.0)
     j = alpha - i
@@ -162,41 +193,62 @@ def _frac_terms(q: float, sigma: float, alpha: float, i: np.ndarray) -> tuple[np
     # (1/2) erfc(x / sqrt 2 ...) = Phi(-x ...): log_ndtr keeps the far tails accurate.
     log_s0 = log_binom + i * log_q + j * log_1mq + (i * i - i) / (2 * sigma**2) + special.log_ndtr(-(i - z0) / sigma)
     log_s1 = log_binom + j * log_q + i * log_1mq + (j * j - j) / (2 * sigma**2) + special.log_ndtr(-(z0 - j) / sigma)
-    return np.concatenate([log_s0, log_s1]), np.concatenate([sign, sign])
+    return np.concatenate([log_s0, log_s1], axis=1), np.concatenate([sign, sign], axis=1)
 
 
-def _log_a_frac(q: float, sigma: float, alpha: float) -> float:
-    """log A_α for fractional α: the two series of Mironov, Talwar & Zhang (2019), Sec. 3.3."""
+def _log_a_frac(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
+    """log A_α for fractional orders (1-D array): the two series of Mironov, Talwar & Zhang (2019), Sec. 3.3.
+
+    Each order's series is summed in blocks of terms until it has converged (see _FRAC_RTOL); orders
+    that need more terms are continued with four times as many, the others are done.
+    """
+    out = np.empty(alphas.shape)
+    pending = np.arange(alphas.size)
     n = _FRAC_BLOCK
     log_rtol = math.log(_FRAC_RTOL)
-    while True:
-        log_terms, signs = _frac_terms(q, sigma, alpha, np.arange(n, dtype=float))
-        total, sgn = special.logsumexp(log_terms, b=signs, return_sign=True)
-        if sgn <= 0 or total <= 0:  # A_α >= 1 mathematically; round-off when rho ~ 1e-16
-            total = 0.0
-        last0, prev0 = log_terms[n - 1], log_terms[n - 2]
-        last1, prev1 = log_terms[2 * n - 1], log_terms[2 * n - 2]
-        decreasing = last0 <= prev0 and last1 <= prev1
-        # error on log A <= |last term| / A; ask it to be <= rtol * log A
-        small = max(last0, last1) - total <= log_rtol + (math.log(total) if total > 0 else -745.0)
-        if (decreasing and small) or n >= _FRAC_MAX_TERMS:
-            return float(total)
+    while pending.size:
+        still = []
+        step = max(1, _MAX_CELLS // (2 * n))
+        for chunk in np.array_split(pending, max(1, math.ceil(pending.size / step))):
+            log_terms, signs = _frac_terms(q, sigma, alphas[chunk][:, None], np.arange(n, dtype=float)[None, :])
+            total, sgn = special.logsumexp(log_terms, axis=1, b=signs, return_sign=True)
+            total = np.where((sgn <= 0) | (total <= 0), 0.0, total)  # A_α >= 1; round-off when rho ~ 1e-16
+            last0, prev0 = log_terms[:, n - 1], log_terms[:, n - 2]
+            last1, prev1 = log_terms[:, 2 * n - 1], log_terms[:, 2 * n - 2]
+            decreasing = (last0 <= prev0) & (last1 <= prev1)
+            # error on log A <= |last term| / A; ask it to be <= rtol * log A
+            with np.errstate(divide="ignore"):
+                log_total = np.where(total > 0, np.log(np.where(total > 0, total, 1.0)), -745.0)
+            small = np.maximum(last0, last1) - total <= log_rtol + log_total
+            done = (decreasing & small) | (n >= _FRAC_MAX_TERMS)
+            out[chunk[done]] = total[done]
+            still.append(chunk[~done])
+        pending = np.concatenate(still)
         n *= 4
+    return out
 
 
-def _rdp_one_order(q: float, sigma: float, alpha: float) -> float:
+def _rdp_orders(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
+    """ρ(α) of one Poisson-subsampled Gaussian step at every order of ``alphas`` (validated inputs)."""
     if q == 0.0:
-        return 0.0
-    if sigma == 0.0 or math.isinf(alpha):
-        return math.inf
+        return np.zeros(alphas.shape)
+    out = np.full(alphas.shape, np.inf)
+    finite = np.isfinite(alphas)
+    if sigma == 0.0 or not finite.any():
+        return out
     if q == 1.0:
-        return alpha / (2.0 * sigma**2)
-    if float(alpha).is_integer():
-        log_a = _log_a_int(q, sigma, int(alpha))
-    else:
-        log_a = _log_a_frac(q, sigma, alpha)
+        out[finite] = alphas[finite] / (2.0 * sigma**2)
+        return out
+    log_a = np.zeros(alphas.shape)
+    integer = finite & (alphas == np.floor(alphas))
+    fractional = finite & ~integer
+    if integer.any():
+        log_a[integer] = _log_a_int(q, sigma, alphas[integer])
+    if fractional.any():
+        log_a[fractional] = _log_a_frac(q, sigma, alphas[fractional])
     # A_α >= 1, so ρ >= 0; clip round-off below zero.
-    return max(log_a, 0.0) / (alpha - 1.0)
+    out[finite] = np.maximum(log_a[finite], 0.0) / (alphas[finite] - 1.0)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,7 +335,7 @@ def rdp_subsampled_gaussian(
     sigma = check_nonnegative(noise_multiplier, "noise_multiplier")
     q = check_probability(sample_rate, "sample_rate")
     alphas = _check_orders(orders)
-    return np.array([_rdp_one_order(q, sigma, float(a)) for a in alphas], dtype=float)
+    return _rdp_orders(q, sigma, alphas)
 
 
 def _conversion(rho: np.ndarray, alphas: np.ndarray, delta: float, conversion: str) -> np.ndarray:
@@ -383,13 +435,14 @@ def epsilon(
 
     with :math:`\rho_{q,\sigma}` from :func:`rdp_subsampled_gaussian` (Mironov, Talwar & Zhang 2019)
     and the conversion of :func:`rdp_to_epsilon` (Balle et al. 2020 "improved", or Mironov 2017
-    "classic"). Guarantee: DP-SGD with clipping norm C, noise std ``noise_multiplier``·C, sampling
-    rate q and T steps is (ε, δ)-DP (Abadi et al. 2016). ``steps = 0`` or ``sample_rate = 0`` → 0.
+    "classic"). Guarantee: DP-SGD with clipping norm C, noise std ``noise_multiplier``·C, Poisson
+    sampling at rate q and T steps is (ε, δ)-DP with respect to adding or removing one example
+    (Abadi et al. 2016). ``steps = 0`` or ``sample_rate = 0`` → 0.
 
     Parameters
     ----------
     noise_multiplier : float
-        σ >= 0.
+        σ > 0 (σ = 0 raises: no noise, no finite ε).
     sample_rate : float
         q in [0, 1].
     steps : int
@@ -404,6 +457,12 @@ def epsilon(
     -------
     float
 
+    Raises
+    ------
+    ValueError
+        Invalid arguments, including ``noise_multiplier = 0`` with ``steps > 0`` and
+        ``sample_rate > 0`` (no noise: not differentially private at any finite ε).
+
     Examples
     --------
     >>> round(epsilon(noise_multiplier=1.3, sample_rate=250 / 60000, steps=3600, delta=1e-5), 4)
@@ -415,6 +474,7 @@ def epsilon(
     delta = check_delta(delta)
     conversion = _check_conversion(conversion)
     alphas = _check_orders(DEFAULT_ORDERS if orders is None else orders)
+    _check_noise_for_epsilon(sigma, q, steps)
     if steps == 0 or q == 0.0:
         return 0.0
     rdp = steps * rdp_subsampled_gaussian(noise_multiplier=sigma, sample_rate=q, orders=alphas)
@@ -446,7 +506,7 @@ def noise_multiplier(
     Parameters
     ----------
     target_epsilon : float
-        > 0.
+        > 0 and finite (``inf`` raises: there is nothing to calibrate without a budget).
     delta : float
         δ in (0, 1).
     sample_rate : float
@@ -468,7 +528,7 @@ def noise_multiplier(
     ValueError
         Invalid arguments, or ``target_epsilon`` unreachable with these orders and δ.
     """
-    target = check_epsilon(target_epsilon, "target_epsilon")
+    target = _check_target_epsilon(target_epsilon)
     delta = check_delta(delta)
     q = check_probability(sample_rate, "sample_rate")
     steps = _check_steps(steps)
@@ -561,9 +621,15 @@ class RDPAccountant:
         return total
 
     def get_privacy_spent(self, *, delta: float, conversion: str = "improved") -> tuple[float, float]:
-        """Return ``(epsilon, best_order)``; ``(0.0, nan)`` before any (non-trivial) step."""
+        """Return ``(epsilon, best_order)``; ``(0.0, nan)`` before any (non-trivial) step.
+
+        Raises ``ValueError`` if a recorded step had ``noise_multiplier = 0`` (and ``sample_rate > 0``):
+        such a step is not differentially private at any finite ε.
+        """
         delta = check_delta(delta)
         conversion = _check_conversion(conversion)
+        for sigma, q, t in self.history:
+            _check_noise_for_epsilon(sigma, q, t)
         rdp = self.rdp
         if not rdp.any():
             return 0.0, math.nan

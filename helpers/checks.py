@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dis
 import inspect
 import linecache
 import math
@@ -68,6 +69,8 @@ __all__ = [
     "check_variance",
     "check_samples",
     "check_reproducible",
+    "check_fresh_randomness",
+    "seeded_rng",
     "forbid_reference",
     "passed",
 ]
@@ -647,7 +650,12 @@ def check_raises(
 
 
 def _raised_by_student(exc: BaseException) -> bool:
-    """True if the exception was raised in the student's code (or in a course function they may call)."""
+    """True if a ``raise`` statement raised it, in the student's code or in a course function.
+
+    An error that numpy raises by accident (a C function failing to broadcast or reshape) leaves
+    the student's line as the last Python frame, so the frame alone is not enough: the instruction
+    it stopped at must be a ``raise``.
+    """
     tb = exc.__traceback__
     last = None
     while tb is not None:
@@ -655,8 +663,17 @@ def _raised_by_student(exc: BaseException) -> bool:
         tb = tb.tb_next
     if last is None:
         return True
-    filename = last.tb_frame.f_code.co_filename
-    return not _is_library_file(filename) or filename.startswith(_HELPERS_DIR)
+    code = last.tb_frame.f_code
+    if _is_library_file(code.co_filename) and not code.co_filename.startswith(_HELPERS_DIR):
+        return False
+    return _stopped_at_raise(code, last.tb_lasti)
+
+
+def _stopped_at_raise(code: Any, offset: int) -> bool:
+    for instruction in dis.get_instructions(code):
+        if instruction.offset == offset:
+            return instruction.opname in ("RAISE_VARARGS", "RERAISE")
+    return True  # the offset is unknown to dis (another Python): do not accuse the student
 
 
 def check_close(got: Any, expected: Any, *, what: str, rtol: float = 1e-6, atol: float = 1e-9,
@@ -797,5 +814,49 @@ def check_reproducible(make_output: Callable[[int], Any], *, what: str, hint: st
             f"{what}: runs with different seeds gave the same result. Every random draw must come from "
             "the generator passed in; a fixed seed or a pattern of your own makes the output predictable "
             "(and, for a privacy mechanism, breaks its guarantee).", hint))
+    if not quiet:
+        passed(what)
+
+
+class SeededRNG(np.random.Generator):
+    """A ``numpy.random.Generator`` that remembers its seed, so a failure message can show the call
+    a student can re-run: ``laplace_mechanism(..., rng=np.random.default_rng(7))``."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(np.random.PCG64(seed))
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return f"np.random.default_rng({self.seed})"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SeededRNG:
+        new = SeededRNG(self.seed)
+        new.bit_generator.state = self.bit_generator.state
+        return new
+
+
+def seeded_rng(seed: int) -> np.random.Generator:
+    """``np.random.default_rng(seed)``, shown as such in failure messages (use it in test cases)."""
+    return SeededRNG(int(seed))
+
+
+def check_fresh_randomness(make_output: Callable[[], Any], *, what: str, hint: str | None = None,
+                           quiet: bool = False) -> None:
+    """Check that a randomized function called *without* a generator (``rng=None``) draws fresh noise.
+
+    ``make_output()`` calls the student's function with ``rng=None`` (or without ``rng``). Two calls,
+    each after the global generators were reseeded to the same state, must differ: a fixed default
+    seed (``np.random.default_rng(42)`` "for reproducibility") or the reseedable global generator
+    makes the noise predictable, and whoever knows the seed subtracts it.
+    """
+    _reseed_global_generators(5)
+    a = make_output()
+    _reseed_global_generators(5)
+    b = make_output()
+    if _same(a, b):
+        raise CheckFailure(_with_hint(
+            f"{what}: two calls without a generator (rng=None) gave the same result. With rng=None, make a "
+            "fresh generator with np.random.default_rng() and no seed: a fixed seed (or the global np.random "
+            "state) makes the noise predictable, and anyone who knows the seed can subtract it.", hint))
     if not quiet:
         passed(what)

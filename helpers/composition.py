@@ -5,7 +5,8 @@ Introduced in lesson 03 (``03_laplace_gaussian``). Numpy only.
 * :func:`sequential_composition` — k mechanisms on the same data: the ε's and δ's add up.
 * :func:`parallel_composition` — mechanisms on *disjoint* subsets of rows: the maximum.
 * :func:`advanced_composition` — k-fold composition of one (ε, δ)-DP mechanism, growing like
-  √k instead of k at the price of an extra δ' (Dwork, Rothblum & Vadhan 2010).
+  √k (while k < 2 ln(1/δ')/(e^ε − 1)², then linearly again) at the price of an extra δ'
+  (Dwork, Rothblum & Vadhan 2010).
 * :class:`BudgetAccountant` — keeps a running total and refuses (:class:`BudgetExceededError`)
   any query that would overspend.
 
@@ -94,8 +95,10 @@ def sequential_composition(epsilons: Sequence[float], deltas: Sequence[float] | 
 
 def parallel_composition(epsilons: Sequence[float], deltas: Sequence[float] | None = None) -> tuple[float, float]:
     """Parallel composition: mechanisms that each touch a *disjoint* subset of the rows
-    (a partition fixed independently of the data) are jointly ``(max εᵢ, max δᵢ)``-DP,
-    because one person's row reaches only one of them (McSherry 2009).
+    (a partition fixed independently of the data) are jointly ``(max εᵢ, max δᵢ)``-DP under
+    remove-one neighbours, because one person's row reaches only one of them (McSherry 2009).
+    Under replace-one neighbours a replaced row can leave one subset and join another, so two
+    mechanisms see the change.
 
     Returns
     -------
@@ -116,9 +119,11 @@ def advanced_composition(*, epsilon: float, delta: float, k: int, delta_prime: f
 
     ``ε' = √(2k ln(1/δ')) ε + k ε (e^ε − 1)`` and the total failure probability is
     ``k δ + δ'``: the k-fold adaptive composition is (ε', kδ + δ')-DP
-    (Dwork, Rothblum & Vadhan 2010; Dwork & Roth 2014, Thm 3.20). For small ε this grows
-    like √k, beating the basic ``k ε`` once k is large; for large ε basic composition wins —
-    take the minimum of the two.
+    (Dwork, Rothblum & Vadhan 2010; Dwork & Roth 2014, Thm 3.20). The first term grows like
+    √k and dominates while ``k < 2 ln(1/δ') / (e^ε − 1)²`` (about ``2 ln(1/δ') / ε²`` for small
+    ε); beyond that the second, linear term takes over (ε = 0.05, δ' = 1e-6, k = 10⁴: 26.3 +
+    25.6 = 51.9). It beats the basic ``k ε`` once k is large enough if ``e^ε − 1 < 1``; for
+    large ε basic composition wins — take the minimum of the two.
 
     Parameters
     ----------

@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch._dynamo  # noqa: F401  torch.func imports it on first use (2 s); here, not inside a graded, watched call
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import check_delta, check_epsilon, check_nonnegative, check_positive, check_positive_int, check_probability
+from ._validation import check_delta, check_nonnegative, check_positive, check_positive_int, check_probability
 
 __all__ = [
     "per_sample_gradients_loop",
@@ -54,6 +55,7 @@ __all__ = [
     "train_private",
     "accuracy",
     "tramer_boneh_cnn",
+    "load_privacy_utility_runs",
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -307,64 +309,165 @@ def poisson_batches(
 
 # ----------------------------------------------------------------------------- ghost clipping / book-keeping
 
-_SUPPORTED = (nn.Linear, nn.Conv2d, nn.Embedding)
+_SUPPORTED = (nn.Linear, nn.Conv2d, nn.Embedding, nn.GroupNorm, nn.LayerNorm)
+_SUPPORTED_NAMES = "Linear, Conv2d, Embedding, GroupNorm and LayerNorm"
+
+
+def _supported_base(module: nn.Module) -> type | None:
+    """The supported layer type ``module`` is, if it runs that type's own ``forward`` (not a subclass's)."""
+    for base in _SUPPORTED:
+        if isinstance(module, base):
+            return base if type(module).forward is base.forward else None
+    return None
 
 
 def check_supported(model: nn.Module) -> list[nn.Module]:
     """Return the layers whose per-sample gradient norms :class:`DPSGD` computes; raise if one is unsupported.
 
     Supported: ``nn.Linear``, ``nn.Conv2d`` (groups=1, numeric padding, zero padding mode),
-    ``nn.Embedding`` (dense), plus any parameter-free module (activations, pooling,
-    flatten, dropout, containers). Layers that mix examples (BatchNorm) or have other
-    trainable parameters raise ``ValueError``.
+    ``nn.Embedding`` (dense), ``nn.GroupNorm`` and ``nn.LayerNorm`` (they normalise each
+    example on its own statistics; ``opacus.validators.ModuleValidator.fix`` puts GroupNorm
+    where BatchNorm was), plus any parameter-free module (activations, pooling, flatten,
+    dropout, containers). Every trainable parameter must belong to exactly one supported
+    layer: ``ValueError`` for a layer that mixes the examples of a batch (BatchNorm), a
+    trainable parameter in any other module (or in a subclass of a supported layer with its
+    own ``forward``), and a parameter shared by two layers (weight tying). Whether each
+    parameter is then *used* exactly once, inside its layer's call, is checked at every step
+    (:class:`DPSGD`); :func:`dp_sgd_step` (``torch.func``) handles all of these cases.
     """
     layers = []
+    owner: dict[int, str] = {}
     for name, module in model.named_modules():
         label = name or type(model).__name__
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             raise ValueError(
                 f"layer {label!r} ({type(module).__name__}) mixes the examples of a batch, so per-example "
-                "gradients and DP-SGD are not defined for it. Replace it with GroupNorm or remove it, e.g. "
-                "`model = opacus.validators.ModuleValidator.fix(model)`."
+                "gradients and DP-SGD are not defined for it. Replace it with GroupNorm, e.g. "
+                "`model = opacus.validators.ModuleValidator.fix(model)` (GroupNorm is supported), or remove it."
             )
-        own = [p for p in module.parameters(recurse=False) if p.requires_grad]
+        own = [(pname, p) for pname, p in module.named_parameters(recurse=False) if p.requires_grad]
         if not own:
             continue
-        if not isinstance(module, _SUPPORTED):
+        base = _supported_base(module)
+        if base is None:
+            why = (f"is a subclass of {next(b.__name__ for b in _SUPPORTED if isinstance(module, b))} with its own "
+                   "forward" if isinstance(module, _SUPPORTED) else "is not a layer type the fast engine knows")
             raise ValueError(
-                f"layer {label!r} ({type(module).__name__}) has trainable parameters but ghost clipping supports "
-                "only Linear, Conv2d and Embedding. Use dp_sgd_step (vmap) for it, freeze it, or replace it "
-                "(opacus.validators.ModuleValidator.fix swaps BatchNorm for GroupNorm)."
+                f"layer {label!r} ({type(module).__name__}) has trainable parameters "
+                f"{[n for n, _ in own]} but {why}: DPSGD computes per-example gradient norms only for "
+                f"{_SUPPORTED_NAMES}. Use dp_sgd_step (torch.func per-sample gradients) for this model, "
+                "or freeze the layer (requires_grad_(False))."
             )
-        if isinstance(module, nn.Conv2d) and (module.groups != 1 or isinstance(module.padding, str) or module.padding_mode != "zeros"):
-            raise ValueError(f"layer {label!r}: Conv2d with groups != 1, string padding or padding_mode != 'zeros' is not supported")
-        if isinstance(module, nn.Embedding) and (module.sparse or module.scale_grad_by_freq or module.max_norm is not None):
-            raise ValueError(f"layer {label!r}: Embedding with sparse, scale_grad_by_freq or max_norm is not supported")
+        if base is nn.Conv2d and (module.groups != 1 or isinstance(module.padding, str) or module.padding_mode != "zeros"):
+            raise ValueError(f"layer {label!r}: Conv2d with groups != 1, string padding or padding_mode != 'zeros' is not "
+                             "supported by DPSGD; use dp_sgd_step for this model")
+        if base is nn.Embedding and (module.sparse or module.scale_grad_by_freq or module.max_norm is not None):
+            raise ValueError(f"layer {label!r}: Embedding with sparse, scale_grad_by_freq or max_norm is not supported "
+                             "by DPSGD; use dp_sgd_step for this model")
+        for pname, p in own:
+            if id(p) in owner:
+                raise ValueError(
+                    f"parameter {label}.{pname} is the same tensor as {owner[id(p)]} (weight tying): one example's "
+                    "gradient then has a part from each layer, and DPSGD's per-layer norms would not add up to the "
+                    "example's norm. Use dp_sgd_step (torch.func per-sample gradients), which handles shared "
+                    "parameters, or untie them."
+                )
+            owner[id(p)] = f"{label}.{pname}"
         layers.append(module)
     if not layers:
-        raise ValueError("model has no trainable Linear, Conv2d or Embedding layer")
+        raise ValueError(f"model has no trainable {_SUPPORTED_NAMES.replace(' and ', ' or ')} layer")
     return layers
 
 
 class _Recorder:
-    """Forward hooks that keep each supported layer's input and output for one step."""
+    """Hooks on the supported layers for one forward pass.
+
+    Records each layer's input and output, and shows each call its trainable parameters
+    through a fresh alias (``p.view_as(p)``, restored when the call returns), so that the
+    autograd graph tells a use *inside* the layer's call (through the alias) from any other
+    use of the same parameter (see :meth:`check_coverage`).
+    """
 
     def __init__(self, layers: list[nn.Module]):
         self.layers = layers
         self.records: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
-        self.handles = [m.register_forward_hook(self._hook) for m in layers]
+        self.aliases: dict[Any, tuple[nn.Module, str]] = {}  # alias's grad_fn -> (layer, parameter name)
+        self._swapped: list[tuple[nn.Module, str, nn.Parameter]] = []
+        self.handles = [m.register_forward_pre_hook(self._pre) for m in layers]
+        self.handles += [m.register_forward_hook(self._hook) for m in layers]
+
+    def _pre(self, module: nn.Module, inputs: tuple[Any, ...]) -> None:
+        if module in self.records or any(m is module for m, _, _ in self._swapped):
+            raise ValueError(
+                f"{type(module).__name__} layer was called twice in one forward pass (shared weights): its "
+                "parameters would get two contributions per example, which DPSGD's per-layer norms do not "
+                "combine. Use dp_sgd_step (torch.func per-sample gradients) for this model."
+            )
+        for pname, p in list(module._parameters.items()):
+            if p is not None and p.requires_grad:
+                alias = p.view_as(p)
+                module._parameters[pname] = alias
+                self._swapped.append((module, pname, p))
+                self.aliases[alias.grad_fn] = (module, pname)
+
+    def _restore(self, module: nn.Module | None = None) -> None:
+        keep = []
+        for m, pname, p in self._swapped:
+            if module is None or m is module:
+                m._parameters[pname] = p
+            else:
+                keep.append((m, pname, p))
+        self._swapped = keep
 
     def _hook(self, module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        if module in self.records:
-            raise ValueError(
-                f"{type(module).__name__} layer was called twice in one forward pass (shared weights); "
-                "ghost clipping needs one call per layer: use dp_sgd_step (vmap) instead"
-            )
+        self._restore(module)
         self.records[module] = (inputs[0].detach(), output)
 
     def remove(self) -> None:
+        self._restore()
         for h in self.handles:
             h.remove()
+
+    def check_coverage(self, loss: torch.Tensor, params: Mapping[str, torch.Tensor], model: nn.Module) -> None:
+        """Raise ``ValueError`` unless every trainable parameter that ``loss`` depends on does so only
+        through one call of its layer (walks the autograd graph from ``loss``)."""
+        names = {id(p): n for n, p in params.items()}
+        users: dict[int, list[Any]] = {}
+        seen: set[Any] = set()
+        stack = [loss.grad_fn]
+        while stack:
+            node = stack.pop()
+            if node is None or node in seen:
+                continue
+            seen.add(node)
+            for nxt, _ in node.next_functions:
+                if nxt is None:
+                    continue
+                var = getattr(nxt, "variable", None)  # AccumulateGrad: a leaf tensor
+                if var is not None:
+                    if id(var) in names:
+                        users.setdefault(id(var), []).append(node)
+                    continue
+                stack.append(nxt)
+        labels = {m: n or type(model).__name__ for n, m in model.named_modules()}
+        for pid in names:  # in named_parameters() order, so the first offender named is predictable
+            nodes = users.get(pid, [])
+            outside = [n for n in nodes if n not in self.aliases]
+            if outside:
+                raise ValueError(
+                    f"parameter {names[pid]!r} is used outside a call of its layer (e.g. F.linear(x, layer.weight), "
+                    "layer.forward(x), or the tensor used again elsewhere): DPSGD computes each example's gradient "
+                    "norm from the layer calls it sees, so this use would escape the clipping and the noise would "
+                    "no longer cover one example's contribution. Call the layer itself (layer(x)), or use "
+                    "dp_sgd_step (torch.func per-sample gradients) for this model."
+                )
+            if len(nodes) > 1:
+                where = ", ".join(sorted({labels.get(self.aliases[n][0], "?") for n in nodes}))
+                raise ValueError(
+                    f"parameter {names[pid]!r} is used by {len(nodes)} layer calls ({where}): DPSGD needs each "
+                    "trainable parameter in exactly one layer call per forward pass. Use dp_sgd_step (torch.func "
+                    "per-sample gradients) for this model."
+                )
 
 
 def _unfold(a: torch.Tensor, module: nn.Conv2d) -> torch.Tensor:
@@ -418,6 +521,8 @@ def _layer_terms(module: nn.Module, a: torch.Tensor, g: torch.Tensor) -> tuple[t
             return {"weight": out}
 
         return sq, emb_sum
+    if isinstance(module, (nn.GroupNorm, nn.LayerNorm)):
+        return _norm_layer_terms(module, a, g)
     per_sample = None
     A = None  # layer input as (B, T, d): T positions (tokens / conv patches) of d features
     if isinstance(module, nn.Conv2d) and weight_trains and module.in_channels <= 3 and tuple(module.dilation) == (1, 1):
@@ -465,6 +570,42 @@ def _layer_terms(module: nn.Module, a: torch.Tensor, g: torch.Tensor) -> tuple[t
     return sq, lin_sum
 
 
+def _norm_layer_terms(module: nn.Module, a: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, Callable[[torch.Tensor], dict[str, torch.Tensor]]]:
+    """GroupNorm / LayerNorm: y = x̂·γ + β with x̂ normalised within each example, so example b's
+    gradients are ∂γ = Σ_positions g_b·x̂_b and ∂β = Σ_positions g_b (per channel / per element)."""
+    B = a.shape[0]
+    if isinstance(module, nn.GroupNorm):
+        xhat = F.group_norm(a, module.num_groups, eps=module.eps)
+        # (B, C, *) -> per example and channel, summed over the spatial positions
+        gw = (g * xhat).reshape(B, a.shape[1], -1).sum(2)
+        gb = g.reshape(B, a.shape[1], -1).sum(2)
+    else:
+        shape = tuple(module.normalized_shape)
+        xhat = F.layer_norm(a, shape, eps=module.eps)
+        k = int(np.prod(shape))
+        gw = (g * xhat).reshape(B, -1, k).sum(1)  # (B, *normalized_shape) flattened, summed over positions
+        gb = g.reshape(B, -1, k).sum(1)
+    weight = module.weight if isinstance(module.weight, torch.Tensor) else None
+    bias = getattr(module, "bias", None)
+    w_trains = weight is not None and weight.requires_grad
+    b_trains = isinstance(bias, torch.Tensor) and bias.requires_grad
+    sq = gw.new_zeros(B)
+    if w_trains:
+        sq = sq + (gw**2).sum(1)
+    if b_trains:
+        sq = sq + (gb**2).sum(1)
+
+    def norm_sum(c: torch.Tensor) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        if w_trains:
+            out["weight"] = (c @ gw).reshape(module.weight.shape)
+        if b_trains:
+            out["bias"] = (c @ gb).reshape(module.bias.shape)
+        return out
+
+    return sq, norm_sum
+
+
 def per_sample_grad_norms(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-example gradient L2 norms (all parameters together) without materialising per-example gradients.
 
@@ -496,6 +637,7 @@ def _ghost_pass(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Ten
     finally:
         rec.remove()
     losses = _per_example_losses(loss_fn, out, y)
+    rec.check_coverage(losses, _trainable(model), model)
     used = [m for m in layers if m in rec.records and rec.records[m][1].requires_grad]
     outputs = [rec.records[m][1] for m in used]
     grads = torch.autograd.grad(losses.sum(), outputs, retain_graph=retain_graph, allow_unused=True)
@@ -527,7 +669,16 @@ class DPSGD:
     Both equal :func:`clip_gradients` of the materialised per-example gradients exactly
     (to float rounding). Then ``N(0, σ²C²)`` noise, division by the expected batch size
     ``L``, and ``optimizer.step()``. The guarantee per step is that of the Poisson-subsampled
-    Gaussian mechanism when batches come from :func:`poisson_batches` with rate ``L/n``.
+    Gaussian mechanism when batches come from :func:`poisson_batches` with rate ``L/n``
+    (add/remove-one example).
+
+    The per-example norms are exact only if every trainable parameter enters the forward pass
+    through exactly one call of its supported layer. The engine never assumes it: it raises
+    ``ValueError`` at construction for an unsupported layer, BatchNorm or weight tying
+    (:func:`check_supported`), and at every step if the autograd graph shows a parameter used
+    outside its layer's call (``F.linear(x, layer.weight)``, ``layer.forward(x)``, a second
+    use) or a layer called twice — a parameter the norms missed would let one example move
+    the clipped sum by more than C. :func:`dp_sgd_step` handles such models.
 
     Parameters
     ----------
@@ -653,6 +804,26 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
     return correct / x.shape[0]
 
 
+def load_privacy_utility_runs() -> dict[str, Any]:
+    """Lesson 05's stored privacy–utility runs (``helpers/data/dpsgd_tradeoffs.npz``).
+
+    Produced by ``benchmarks/dpsgd_tradeoffs.py`` with the lesson's own ``train_dp`` /
+    ``train_non_private`` on Fashion-MNIST (first 10,000 training and 2,000 test images),
+    three seeds per setting: test accuracies of DP-SGD over ε (δ = 1e-5, add/remove one image;
+    ``eps_sigma`` the calibrated noise multipliers, ε = ∞ meaning clipping without noise), of
+    the knobs at ε = 3 (``knob``, ``knob_label``, ``knob_max_norm``, ``knob_batch_size``,
+    ``knob_activation``, ``knob_sigma``, ``knob_sample_rate``, ``knob_steps``), and of the
+    non-private reference. Scalars are returned as Python values, arrays as numpy arrays (a new
+    dict each call, so a notebook may overwrite entries). The test accuracies were used to
+    compare settings, not to select a model for release (which would not be private).
+    """
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "data" / "dpsgd_tradeoffs.npz"
+    with np.load(path) as stored:
+        return {k: (stored[k].item() if stored[k].ndim == 0 else stored[k].copy()) for k in stored.files}
+
+
 # ----------------------------------------------------------------------------- train_private
 
 
@@ -665,29 +836,43 @@ class TrainResult:
     model
         The trained model (the same object that was passed in).
     epsilon
-        ε of the steps actually run (≤ target; lower if early stopping cut training).
-    epsilon_planned
-        ε of the full planned schedule (≈ target): the guarantee that holds whatever the
-        early-stopping rule decided (see :func:`train_private`).
+        **The guarantee**: ε of the full planned schedule (``epochs`` epochs, ≤ target_epsilon),
+        with respect to adding or removing one training example, at ``delta``. It holds whatever
+        early stopping decided, because stopping is a function of the planned run's iterates and
+        of the held-out validation data (post-processing).
+    epsilon_of_steps_run
+        ε that a *fixed* schedule of ``steps`` steps would spend (RDP accountant). Not a
+        guarantee for this run when early stopping chose ``steps`` by looking at the model
+        (an adaptively chosen length needs a privacy filter: Feldman & Zrnic 2021); shown only
+        to say how much of the budget the stopped run would have used.
     noise_multiplier, sample_rate, steps, delta
-        What the accountant used.
+        What the accountant used (``steps``: the steps actually run; the planned ones are
+        ``planned_steps``).
+    planned_steps
+        ``epochs × steps per epoch``, the schedule ``epsilon`` accounts for.
     history
-        Per epoch: ``{"epoch", "train_loss", "val_loss", "val_accuracy", "epsilon"}``.
+        Per epoch: ``{"epoch", "epsilon_of_steps_run", "train_loss_not_private", "val_loss",
+        "val_accuracy"}``. **Not private**: ``train_loss_not_private`` is the mean loss of the
+        Poisson batches, computed from the training examples without noise (releasing it is
+        not covered by ``epsilon``); ``val_loss`` / ``val_accuracy`` are exact statistics of
+        the validation examples, which the guarantee does not protect. Choosing among several
+        runs by such numbers (or by test accuracy) is not covered by one run's ε either.
     stopped_early
         True if early stopping ended training before ``epochs``.
     """
 
     model: nn.Module
     epsilon: float
-    epsilon_planned: float
+    epsilon_of_steps_run: float
     noise_multiplier: float
     sample_rate: float
     steps: int
+    planned_steps: int
     delta: float
     history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: bool = False
 
-    def __iter__(self):  # allows ``model, eps = train_private(...)``
+    def __iter__(self):  # allows ``model, epsilon = train_private(...)`` (the planned guarantee)
         return iter((self.model, self.epsilon))
 
 
@@ -756,7 +941,12 @@ def train_private(
     σ is calibrated with :func:`helpers.accounting.noise_multiplier` so that
     ``epochs · ⌈n/L⌉`` Poisson-sampled steps at rate ``q = L/n`` (``L = batch_size``) cost
     ``target_epsilon`` (improved RDP conversion); then :class:`DPSGD` with SGD(lr, momentum).
-    The model is (ε, δ)-DP with respect to adding or removing one *training* example.
+    The privacy unit is one *training example* (one row): the returned model is
+    (``result.epsilon``, δ)-DP with respect to adding or removing one row of the training
+    part (Poisson sampling, add/remove-one neighbours, as the accountant assumes). A person
+    with several rows is protected only by group privacy (k rows: about k·ε). Under the
+    replace-one relation (change one row) the same run is (2ε, (1 + e^ε)δ)-DP by group
+    privacy, since a replacement is one removal and one addition.
 
     Validation and privacy (our choice, say it when you report results): with
     ``validation_split`` a random fraction is held out *before* training and never used for
@@ -764,11 +954,12 @@ def train_private(
     DP. Those numbers, and the epoch early stopping picks from them, are therefore not
     private with respect to the *validation* examples — treat the validation set as data
     you may release statistics about (or split off public data). The training examples
-    stay protected: the stopping rule is post-processing of the DP iterates plus the
-    independent validation data. ``epsilon`` reports ε of the steps actually run, which is
-    what a fixed schedule of that length would spend; since that length was chosen
-    adaptively, the guarantee to quote is ``epsilon_planned`` (≈ target_epsilon), as for a
-    privacy filter (Feldman & Zrnic 2021).
+    stay protected: the stopping rule is post-processing of the planned run's iterates plus
+    the independent validation data, so ``result.epsilon`` — the ε of the *planned* schedule
+    — is the guarantee, wherever training stopped. ``result.epsilon_of_steps_run`` (what a
+    fixed schedule of the steps actually run would spend) is not a guarantee: the length was
+    chosen by looking at the model (that would need a privacy filter, Feldman & Zrnic 2021).
+    ``history`` (training loss, validation metrics) is not private; see :class:`TrainResult`.
 
     Parameters
     ----------
@@ -801,7 +992,14 @@ def train_private(
     Returns
     -------
     TrainResult
-        Unpacks as ``model, epsilon = train_private(...)``.
+        Unpacks as ``model, epsilon = train_private(...)`` (``epsilon``: the planned guarantee).
+
+    Raises
+    ------
+    ValueError
+        Invalid arguments (``target_epsilon`` must be finite: ε = ∞ is no privacy, train
+        without DP-SGD then), a model :class:`DPSGD` does not support, or a batch size larger
+        than the training part.
 
     References
     ----------
@@ -811,7 +1009,7 @@ def train_private(
 
     from . import accounting
 
-    target_epsilon = check_epsilon(target_epsilon, "target_epsilon")
+    target_epsilon = accounting._check_target_epsilon(target_epsilon)
     delta = check_delta(delta)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -867,7 +1065,8 @@ def train_private(
                 losses.append(loss)
             bar.update(1)
         eps_now = dp.epsilon(delta=delta, sample_rate=q)
-        row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"), "epsilon": eps_now}
+        row = {"epoch": epoch + 1, "epsilon_of_steps_run": eps_now,
+               "train_loss_not_private": float(np.mean(losses)) if losses else float("nan")}
         if n_val:
             with torch.no_grad():
                 model.eval()
@@ -886,9 +1085,13 @@ def train_private(
                 if waited >= early_stopping_patience and epoch + 1 < epochs:
                     stopped = True
                     break
+    if stopped:  # a finished bar, not a red one stuck part-way (tqdm's notebook bar marks n < total as an error)
+        bar.set_description(f"DP-SGD (σ={sigma:.2f}) stopped early after {dp.steps} of {planned} steps")
+        bar.total = bar.n
+        bar.refresh()
     bar.close()
     model.eval()
     eps_planned = float(accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=planned, delta=delta))
-    return TrainResult(model=model, epsilon=dp.epsilon(delta=delta, sample_rate=q), epsilon_planned=eps_planned,
-                       noise_multiplier=sigma, sample_rate=q, steps=dp.steps, delta=delta, history=history,
-                       stopped_early=stopped)
+    return TrainResult(model=model, epsilon=eps_planned, epsilon_of_steps_run=dp.epsilon(delta=delta, sample_rate=q),
+                       noise_multiplier=sigma, sample_rate=q, steps=dp.steps, planned_steps=planned, delta=delta,
+                       history=history, stopped_early=stopped)

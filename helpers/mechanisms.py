@@ -11,7 +11,7 @@ function                                  what it gives
 :func:`private_sum`                       ε-DP clamped sum
 :func:`private_count`                     ε-DP count of ones (Δ = 1)
 :func:`private_mean`                      ε-DP clamped mean (known n, or n kept private)
-:func:`gaussian_sigma_classic`            σ = Δ₂ √(2 ln(1.25/δ)) / ε, valid for ε < 1 only
+:func:`gaussian_sigma_classic`            σ = Δ₂ √(2 ln(1.25/δ)) / ε, proved for ε < 1 only
 :func:`gaussian_delta`                    the exact δ(ε) of the Gaussian mechanism
 :func:`gaussian_sigma_analytic`           the smallest σ giving (ε, δ)-DP (Balle & Wang 2018)
 :func:`gaussian_mechanism`                f(x) + N(0, σ²): (ε, δ)-DP for L2 sensitivity Δ₂
@@ -225,12 +225,17 @@ def private_mean(values: Any, *, lower: float, upper: float, epsilon: float,
     * ``"replace"``: neighbours have the same, *public* size n, so the mean of clamped values
       has sensitivity ``(upper − lower) / n`` and the answer is
       ``mean(clamp(values)) + Lap((upper − lower) / (n ε))``.
-    * ``"remove"``: n itself is private (it differs between neighbours), and ``Δ = 1`` is *not*
-      a valid sensitivity for the mean (for n = 1 vs 2 the mean can move by ``upper − lower``).
-      Split the budget instead: a noisy sum (``Δ = max(|lower|, |upper|)``, ε/2, drawn first)
-      and a noisy count (``Δ = 1``, ε/2, drawn second); return
-      ``clip(noisy_sum / max(noisy_count, 1), lower, upper)`` — ε-DP by sequential
-      composition, the division and the clip are post-processing.
+    * ``"remove"``: n itself is private (it differs between neighbours). Removing a value v
+      from n values moves their mean by ``|v − m'| / n <= (upper − lower) / n``, where m' is the
+      mean of the other n − 1, so over all database sizes the worst case is the smallest one:
+      two values ``lower`` and ``upper`` becoming one moves the mean by ``(upper − lower) / 2``
+      (one value becoming none stays within that bound only if the empty database's mean is
+      defined as the midpoint). That global sensitivity, ``(upper − lower) / 2``, is valid but
+      about n/2 times the ``(upper − lower) / n`` of one size n — which, computed from the
+      data's own n, is *not* a valid sensitivity. So split the budget instead: a noisy sum
+      (``Δ = max(|lower|, |upper|)``, ε/2, drawn first) and a noisy count (``Δ = 1``, ε/2, drawn
+      second); return ``clip(noisy_sum / max(noisy_count, 1), lower, upper)`` — ε-DP by
+      sequential composition; the division, the floor and the clip are post-processing.
 
     Raises
     ------
@@ -256,9 +261,12 @@ def private_mean(values: Any, *, lower: float, upper: float, epsilon: float,
 def gaussian_sigma_classic(*, sensitivity: float, epsilon: float, delta: float) -> float:
     """The classic Gaussian calibration ``σ = Δ₂ √(2 ln(1.25/δ)) / ε``.
 
-    Guarantee: ``f(x) + N(0, σ²)`` is (ε, δ)-DP for L2 sensitivity Δ₂ **only when ε < 1**
-    (Dwork & Roth 2014, Thm A.1). For ε >= 1 the proof fails and the formula can give too little
-    noise; use :func:`gaussian_sigma_analytic`, which is exact for every ε and also smaller.
+    Guarantee: ``f(x) + N(0, σ²)`` is (ε, δ)-DP for L2 sensitivity Δ₂; the theorem (Dwork & Roth
+    2014, Thm A.1) is *proved* for ε < 1 only. For ε >= 1 nothing guarantees it: the exact δ
+    (:func:`gaussian_delta`) shows the formula still suffices up to ε ≈ 8.42 at δ = 1e-5, and
+    gives too little noise beyond (at ε = 20 the true δ is 153 times the promise). Hence this
+    function refuses ε >= 1; use :func:`gaussian_sigma_analytic`, which is exact for every ε and
+    smaller than this σ wherever this σ suffices.
 
     Raises
     ------

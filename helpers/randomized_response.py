@@ -15,7 +15,9 @@ form::
 truthfully, on tails flip again and answer "yes" on heads.
 
 Every person's answer is ε-locally differentially private with
-``ε = ln((1 + p) / (1 − p))`` (``ln 3`` for fair coins); the collector de-biases the
+``ε = ln((1 + p) / (1 − p))`` (``ln 3`` for fair coins), and the vector of answers is ε-DP
+under replace-one neighbours (one person's bit changed, ``n`` fixed); not under add/remove-one,
+where the number of answers itself shows who took part. The collector de-biases the
 average of the answers to estimate the true proportion and pays for privacy with a
 standard error that shrinks only as ``1/√n``, against ``1/n`` for a trusted curator who
 adds Laplace noise once (the *central* model, lesson 03).
@@ -66,8 +68,14 @@ def randomize_responses(db: Any, *, p_truth: float = 0.5,
     so ``P(y_i = 1 | x_i = 1) = (1 + p)/2`` and ``P(y_i = 1 | x_i = 0) = (1 − p)/2``.
 
     Guarantee: each answer is ε-locally differentially private with
-    ``ε = ln((1 + p)/(1 − p))`` (see :func:`rr_epsilon`); the whole response vector is
-    therefore ε-DP with respect to changing one person's bit.
+    ``ε = ln((1 + p)/(1 − p))`` (see :func:`rr_epsilon`); since people randomize
+    independently, the whole response vector is ε-DP under replace-one neighbours (changing one
+    person's bit, ``n`` fixed). It is not DP under add/remove-one: the number of answers reveals
+    whether someone took part. Every coin must come from ``rng``: a coin the collector can
+    predict turns the answers that differ from it back into the truth (ε = ∞).
+
+    Equivalent to OpenDP's ``make_randomized_response_bool(prob=(1 + p)/2)`` (report the
+    truth with probability ``prob``, else its negation).
 
     Parameters
     ----------
@@ -272,8 +280,14 @@ def central_laplace_std(*, n: int, epsilon: float) -> float:
 
     A trusted curator computes the exact mean of n bits and adds Laplace noise of scale
     ``b = Δ/ε`` with sensitivity ``Δ = 1/n`` (changing one person's bit moves the mean
-    by at most 1/n); a Laplace(b) variable has standard deviation ``√2·b``. The result is
-    ε-DP (Dwork, McSherry, Nissim & Smith, 2006; formalised in lesson 03).
+    by at most 1/n under replace-one neighbours with ``n`` public, the same privacy unit as
+    randomized response); a Laplace(b) variable has standard deviation ``√2·b``. The released
+    noisy share is ε-DP under replace-one (Dwork, McSherry, Nissim & Smith, 2006; formalised in
+    lesson 03).
+
+    With ``p = tanh(ε/2)`` (:func:`p_truth_for_epsilon`) the local-to-central ratio of standard
+    errors is ``rr_noise_std / central_laplace_std = √(n/2) · (ε/2) / sinh(ε/2) ≤ √(n/2)``:
+    both grow like ``1/ε`` as ε shrinks, and the gap comes from ``n``.
 
     Parameters
     ----------

@@ -10,12 +10,14 @@ magnitude ``|e_S| <= E`` to each answer. Dinur & Nissim (2003) showed:
   finds ``x'`` that agrees with ``x`` on all but ``o(n)`` bits, in polynomial time.
 
 So a curator who answers about ``n`` queries must add noise of order ``√n`` *per answer* or
-the whole database leaks — which is exactly the scale differential privacy adds
-(the Laplace mechanism with ``ε`` per query, composed over ``m ≈ n`` queries, gives noise of
-order ``√(m log(1/δ))/ε`` for a total budget ``(ε, δ)`` under advanced composition). The threshold in this module's experiments: with
+the whole database leaks — which is the scale differential privacy adds: answering ``m ≈ n``
+counts (each of sensitivity 1 under remove-one neighbours) within one overall ``(ε, δ)``-DP
+guarantee, with Laplace noise and advanced composition or with Gaussian noise, takes noise of
+order ``√(m log(1/δ))/ε`` per answer. The threshold in this module's experiments: with
 ``m = c·n`` random subsets and least squares, each recovered coordinate carries error of
-standard deviation about ``2σ_e/√m`` (``Q^T Q ≈ (m/4)(I + 11^T)``), ``σ_e = E/√3`` for uniform
-noise, so reconstruction fails only once ``E`` is a constant times ``√n``.
+standard deviation about ``2σ_e/√(m - n)`` (``Q^T Q ≈ (m/4)(I + 11^T)``; the ``- n`` is the price
+of fitting ``n`` unknowns), ``σ_e = E/√3`` for uniform noise, so reconstruction fails only once
+``E`` is a constant times ``√n`` (with ``m = 4n`` and ``E = √n``, about 23% of the bits are wrong).
 
 Introduced in lesson 01 (``01_sensitivity``).
 
@@ -121,8 +123,8 @@ def reconstruct(queries: Any, answers: Any) -> np.ndarray:
     Solve :math:`\\hat x = \\arg\\min_{z \\in \\mathbb{R}^n} \\lVert Q z - a \\rVert_2^2`
     (``numpy.linalg.lstsq``), then round: ``x'_i = 1`` if ``\\hat x_i > 1/2`` else ``0``.
 
-    With ``m >= n`` random subsets, ``\\hat x - x`` has per-coordinate standard deviation of
-    about ``2σ_e/√m`` (σ_e the noise standard deviation), so when the noise bound is small
+    With ``m > n`` random subsets, ``\\hat x - x`` has per-coordinate standard deviation of
+    about ``2σ_e/√(m - n)`` (σ_e the noise standard deviation), so when the noise bound is small
     compared to ``√m`` nearly every bit is recovered — the Dinur–Nissim phenomenon. (The
     paper's polynomial attack is a linear program, see :func:`reconstruct_lp`; least squares
     is the simplest attack that shows the same √n threshold for random noise.)

@@ -6,18 +6,21 @@ over **every** database and every neighbour of it (Dwork, McSherry, Nissim & Smi
 .. math:: \\Delta f = \\max_{D \\simeq D'} \\lVert f(D) - f(D') \\rVert_1 .
 
 It is a property of the query (and of the value bounds and the neighbour relation),
-not of the data, and it is what the Laplace and Gaussian mechanisms are calibrated to.
+not of the data, and it is what the Laplace mechanism (L1) and the Gaussian mechanism (the L2
+version) are calibrated to: their release is DP for the neighbour relation the sensitivity was
+computed under.
 
 The *empirical* sensitivity at one database ``D`` maximises only over the neighbours of
 that ``D``; it is the *local* sensitivity ``LS_f(D)`` (Nissim, Raskhodnikova & Smith 2007)
 restricted to the neighbours we enumerate. It can be much smaller than ``Δf`` (the
 threshold query's is 0 almost everywhere although ``Δf = 1``), and it depends on the data,
-so calibrating noise to it leaks information. The original Udacity/OpenMined notebooks
-called the empirical value at one random database "the sensitivity"; it is only a lower
-bound on the global sensitivity.
+so calibrating noise to it leaks information. A common mistake is to compute the empirical
+value on the database at hand (or on one random database) and call it "the sensitivity"; it
+is only a lower bound on the global sensitivity.
 
-Global sensitivities (``neighbours="remove"``: add/remove one person, sizes differ by one;
-``neighbours="replace"``: change one person's value, size ``n`` fixed), values in ``[lower, upper]``:
+Global sensitivities (``neighbours="remove"``: add/remove one person, databases of any size,
+non-empty for the mean and the max; ``neighbours="replace"``: change one person's value, size ``n``
+fixed and public), values in ``[lower, upper]``:
 
 ===============  =========================  ======================
 query            remove-one                 replace-one
@@ -25,10 +28,13 @@ query            remove-one                 replace-one
 count            1                          1
 histogram (L1)   1                          2
 sum              max(|lower|, |upper|)      upper - lower
-mean (n rows)    (upper - lower) / n        (upper - lower) / n
+mean             (upper - lower) / 2        (upper - lower) / n
 max              upper - lower              upper - lower
 threshold 1[·]   1                          1
 ===============  =========================  ======================
+
+(Under remove-one, ``(upper - lower) / n`` bounds the mean only between databases of ``n`` and
+``n - 1`` rows; over every size the worst case is two rows becoming one, see :func:`mean_sensitivity`.)
 
 Introduced in lesson 01 (``01_sensitivity``); lesson 03 calibrates noise with these values.
 
@@ -214,50 +220,67 @@ def sum_sensitivity(*, lower: float, upper: float, neighbours: str = "remove") -
     return max(abs(lower), abs(upper)) if neighbours == "remove" else upper - lower
 
 
-def mean_sensitivity(*, n: int, lower: float, upper: float, neighbours: str = "remove") -> float:
-    """Global sensitivity of the mean of ``n`` values clipped to ``[lower, upper]``: ``(upper - lower) / n``.
+def mean_sensitivity(*, n: int, lower: float, upper: float, neighbours: str = "replace") -> float:
+    """Global L1 sensitivity of the mean of values clipped to ``[lower, upper]``.
 
-    * replace-one (``n`` fixed and public): changing ``x_i`` to ``x_i'`` moves the mean by
-      ``|x_i - x_i'| / n <= (upper - lower) / n``;
-    * remove-one, ``D`` with ``n >= 2`` rows and ``D_{-i}`` with ``n - 1``: the means differ by
-      ``|x_i - mean(D_{-i})| / n <= (upper - lower) / n``.
+    * **replace-one** (the default; the size ``n`` is fixed and public): changing ``x_i`` to
+      ``x_i'`` moves the mean of ``n`` values by ``|x_i - x_i'| / n <= (upper - lower) / n``,
+      attained at ``x_i = lower``, ``x_i' = upper``. Returns ``(upper - lower) / n``.
+    * **remove-one** (the size is private: neighbours have ``m`` and ``m - 1`` rows, for every
+      ``m >= 2``; the mean of no rows is undefined, so databases are non-empty): removing ``x_i``
+      from ``m`` values moves the mean by ``|x_i - mean(D_{-i})| / m <= (upper - lower) / m``.
+      The global sensitivity is the worst case over *every* size, ``m = 2``:
+      ``[lower, upper] -> [lower]`` moves the mean by ``(upper - lower) / 2``. Returns
+      ``(upper - lower) / 2``, whatever ``n``.
 
-    The numbers agree, but under remove-one the size ``n`` is itself private (it changes
-    with the person), and over *all* database sizes the worst case is the smallest one
-    (``n = 2`` gives ``(upper - lower) / 2``). That is why unbounded-DP libraries release a noisy
-    sum and a noisy count instead of calibrating a mean to a data-dependent ``n``.
+    Guarantee: releasing the mean of the clipped values plus Laplace noise of scale
+    ``mean_sensitivity(...) / epsilon`` is ``epsilon``-DP under the chosen relation (replace-one:
+    among databases of exactly ``n`` rows; remove-one: among non-empty databases of any size).
+
+    Under remove-one, ``(upper - lower) / n`` computed from the size ``n`` of the database at hand
+    is *not* a valid sensitivity: it is the sensitivity restricted to databases of that one size
+    (and their neighbours of ``n - 1`` rows), it fails for the neighbours of smaller databases,
+    and noise scaled to it depends on the private size. ``(upper - lower) / 2`` is valid but
+    about ``n / 2`` times larger than the replace-one value, which is why unbounded-DP libraries
+    release a noisy sum and a noisy count instead (lesson 03, ``helpers.mechanisms.private_mean``).
 
     Parameters
     ----------
     n
-        Number of rows of the (larger) database: ``>= 1`` for replace-one, ``>= 2`` for
-        remove-one (the mean of the empty database is undefined).
+        Number of rows of the database, an integer ``>= 1``. Public under replace-one; under
+        remove-one it does not enter the result (the size is private).
     lower, upper
-        Public bounds on every value, ``lower <= upper``.
+        Public bounds on every value, ``lower <= upper`` (values outside must be clipped first).
     neighbours
-        ``"remove"`` or ``"replace"``.
+        ``"replace"`` (default) or ``"remove"``.
 
     Returns
     -------
     float
-        ``(upper - lower) / n``.
+        ``(upper - lower) / n`` for ``"replace"``, ``(upper - lower) / 2`` for ``"remove"``.
 
     Raises
     ------
     ValueError
-        If ``n`` is not an integer >= 1 (>= 2 for ``"remove"``), ``lower``/``upper`` are not finite,
-        ``lower > upper``, or ``neighbours`` is unknown.
+        If ``n`` is not an integer >= 1, ``lower``/``upper`` are not finite, ``lower > upper``,
+        or ``neighbours`` is not ``"remove"`` or ``"replace"``.
+
+    Examples
+    --------
+    >>> mean_sensitivity(n=50, lower=0, upper=100)
+    2.0
+    >>> mean_sensitivity(n=50, lower=0, upper=100, neighbours="remove")
+    50.0
 
     References
     ----------
-    Dwork & Roth (2014) §3.3; J. P. Near, C. Abuah, "Programming Differential Privacy" (2021), ch. "Sensitivity".
+    Dwork & Roth (2014) §3.3; J. P. Near, C. Abuah, "Programming Differential Privacy" (2021),
+    ch. "Sensitivity" (the bounded/unbounded mean); OpenDP's ``make_mean`` requires a known size.
     """
     neighbours = check_neighbours(neighbours)
     n = check_positive_int(n, "n")
-    if neighbours == "remove" and n < 2:
-        raise ValueError(f"n must be >= 2 for remove-one neighbours (the mean of 0 rows is undefined), got {n}")
     lower, upper = check_bounds(lower, upper)
-    return (upper - lower) / n
+    return (upper - lower) / (n if neighbours == "replace" else 2)
 
 
 def max_sensitivity(*, lower: float, upper: float, neighbours: str = "remove") -> float:
@@ -293,9 +316,11 @@ def max_sensitivity(*, lower: float, upper: float, neighbours: str = "remove") -
 def threshold_sensitivity(*, neighbours: str = "remove") -> float:
     """Global sensitivity of a threshold query ``1[sum(D) > t]``: 1.
 
-    The answer is 0 or 1, and the database whose sum is exactly ``t + 1`` flips to 0 when one
-    person with a 1 leaves. At every other database the empirical (local) sensitivity is 0,
-    which is why the empirical value "flips" between 0 and 1 from one database to the next.
+    The answer is 0 or 1. Under remove-one, only a database whose sum is exactly ``t + 1``
+    can flip (to 0, when a person with a 1 leaves); under replace-one, databases whose sum is
+    ``t + 1`` (a 1 becomes a 0) or ``t`` (a 0 becomes a 1). At every other database the
+    empirical (local) sensitivity is 0, which is why the empirical value "flips" between 0 and 1
+    from one database to the next, while the global sensitivity is 1 under both relations.
 
     Parameters
     ----------
@@ -321,10 +346,13 @@ def differencing_attack(query: Callable[[np.ndarray], Any], db: Any, *, index: i
 
     .. math:: x_{index} = f(D) - f(D_{-index})
 
-    for the sum query ``f = sum`` (and ``n`` times it for ``f = mean`` up to the change in
-    ``n``). Two innocent-looking queries — "how many people have the disease?" and "how many,
-    not counting person 10?" — reveal person 10's bit exactly. Differential privacy stops
-    this by making ``f(D)`` and ``f(D_{-index})`` indistinguishable.
+    for the sum query ``f = sum`` (for ``f = mean`` the difference is
+    ``(x_index - mean(D_{-index})) / n``, from which ``x_index`` follows). Two innocent-looking
+    queries — "how many people have the disease?" and "how many, not counting person 10?" —
+    reveal person 10's bit exactly. Differential privacy stops this because a DP curator never
+    releases ``f`` exactly: it releases noisy answers ``M(D)``, whose distributions barely
+    change when person ``index`` is removed (remove-one neighbours), so the difference of two
+    noisy answers is ``x_index`` plus noise of order ``1/ε``.
 
     Parameters
     ----------

@@ -237,6 +237,27 @@ def test_accidental_library_errors_do_not_count_as_validation() -> None:
     with pytest.raises(C.CheckFailure, match="only by accident"):
         C.check_raises(unvalidated, [(np.zeros((2, 3)),)])
 
+    def half_validated(db):  # noqa: ANN001, ANN202 - a C-level reshape error on the student's own line
+        db = np.asarray(db)
+        if db.ndim != 1:
+            raise ValueError("db must be 1-D")
+        return np.broadcast_to(db, (db.size, db.size))[~np.eye(db.size, dtype=bool)].reshape(db.size, db.size - 1)
+
+    with pytest.raises(C.CheckFailure, match="only by accident"):
+        C.check_raises(half_validated, [(np.array([]),)])
+
+    def own_helper(x):  # noqa: ANN001, ANN202 - validation in a helper of the student's own counts
+        _positive(x)
+        return x
+
+    C.check_raises(own_helper, [(-1,)], quiet=True)
+
+
+def _positive(x: float) -> None:
+    if x <= 0:
+        raise ValueError(
+            "x must be > 0")
+
 
 def test_failure_shows_the_message_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     failure = C.CheckFailure("f(1) returned 2: expected 3.\nHint: think")
@@ -266,6 +287,34 @@ def test_messages_never_dump_multiline_tensors() -> None:
         C.check_function(clip, lambda per_sample_grads, *, max_norm: per_sample_grads, [((grads,), {"max_norm": 1.0})])
     first = str(info.value).splitlines()[0]
     assert "tensor(shape=(10, 10), dtype=float32)" in first and len(first) < 400
+
+
+def test_fresh_randomness_catches_fixed_default_seeds() -> None:
+    def fixed_default(x, rng=None):  # noqa: ANN001, ANN202
+        rng = np.random.default_rng(42) if rng is None else rng
+        return x + rng.laplace(size=3)
+
+    def global_default(x, rng=None):  # noqa: ANN001, ANN202
+        return x + (np.random.laplace(size=3) if rng is None else rng.laplace(size=3))
+
+    def fresh(x, rng=None):  # noqa: ANN001, ANN202
+        rng = np.random.default_rng() if rng is None else rng
+        return x + rng.laplace(size=3)
+
+    for wrong in (fixed_default, global_default):
+        with pytest.raises(C.CheckFailure, match="two calls without a generator"):
+            C.check_fresh_randomness(lambda: wrong(0.0), what="noise with rng=None")
+    C.check_fresh_randomness(lambda: fresh(0.0), what="noise with rng=None", quiet=True)
+
+
+def test_seeded_rng_shows_a_call_students_can_rerun() -> None:
+    import copy
+
+    rng = C.seeded_rng(7)
+    assert repr(rng) == "np.random.default_rng(7)" and isinstance(rng, np.random.Generator)
+    assert np.array_equal(copy.deepcopy(rng).random(3), np.random.default_rng(7).random(3))
+    with pytest.raises(C.CheckFailure, match=r"rng=np.random.default_rng\(7\)"):
+        C.check_function(lambda v, *, rng: v + 1.0, lambda v, *, rng: v + rng.laplace(), [((0.0,), {"rng": rng})])
 
 
 def test_quick_mode_and_offline_flags(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,7 +89,14 @@ def test_special_cases():
     assert np.isinf(rdp_subsampled_gaussian(noise_multiplier=1.0, sample_rate=0.01, orders=[np.inf]))[0]
     assert epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=0, delta=DELTA) == 0.0
     assert epsilon(noise_multiplier=1.0, sample_rate=0.0, steps=100, delta=DELTA) == 0.0
-    assert math.isinf(epsilon(noise_multiplier=0.0, sample_rate=0.01, steps=10, delta=DELTA))
+    # no noise, no finite epsilon: a clear error rather than inf (the RDP curve itself is inf, above)
+    with pytest.raises(ValueError, match="noise_multiplier must be > 0 to have an epsilon"):
+        epsilon(noise_multiplier=0.0, sample_rate=0.01, steps=10, delta=DELTA)
+    assert epsilon(noise_multiplier=0.0, sample_rate=0.01, steps=0, delta=DELTA) == 0.0  # nothing released
+    a = RDPAccountant()
+    a.step(noise_multiplier=0.0, sample_rate=0.01, steps=3)
+    with pytest.raises(ValueError, match="noise_multiplier must be > 0"):
+        a.get_epsilon(delta=DELTA)
 
 
 def test_integer_order_two_closed_form():
@@ -315,6 +322,12 @@ def test_noise_multiplier_trivial_cases():
     assert noise_multiplier(target_epsilon=1.0, delta=DELTA, sample_rate=0.0, steps=10) == 0.0
 
 
+def test_noise_multiplier_infinite_target_says_what_is_wrong():
+    # before: "target_epsilon must be > 0, got inf", which is true of inf and tells nothing
+    with pytest.raises(ValueError, match="target_epsilon must be finite, got inf: ε = ∞ is no privacy"):
+        noise_multiplier(target_epsilon=math.inf, delta=DELTA, sample_rate=0.01, steps=100)
+
+
 def test_noise_multiplier_unreachable():
     # With orders <= 63 and delta = 1e-5 even sigma -> inf leaves epsilon >= ~0.1.
     with pytest.raises(ValueError, match="target_epsilon.*unreachable"):
@@ -423,3 +436,69 @@ def test_module_is_numpy_only():
         "DEFAULT_ORDERS", "rdp_gaussian", "rdp_subsampled_gaussian", "rdp_to_epsilon",
         "epsilon", "noise_multiplier", "RDPAccountant",
     }
+
+
+# --------------------------------------------------------------------------------------------
+# numbers lesson 05 states in its text
+# --------------------------------------------------------------------------------------------
+
+
+def test_lesson05_pld_and_prv_of_the_mnist_setting():
+    # "PLD or PRV give ≈ 0.86" for sigma 1.3, q = 250/60000, 15 epochs, delta 1e-5 (RDP: 1.18 classic, 0.94 improved,
+    # pinned above): dp_accounting's PLD accountant and Opacus's PRV accountant, as the lesson calls them.
+    pytest.importorskip("dp_accounting")
+    pytest.importorskip("opacus")
+    import dp_accounting
+    from dp_accounting.pld import pld_privacy_accountant
+    from opacus.accountants import PRVAccountant
+
+    pld = pld_privacy_accountant.PLDAccountant(value_discretization_interval=1e-3)
+    pld.compose(dp_accounting.PoissonSampledDpEvent(MNIST_Q, dp_accounting.GaussianDpEvent(1.3)), 3600)
+    prv = PRVAccountant()
+    prv.history = [(1.3, MNIST_Q, 3600)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for eps in (pld.get_epsilon(DELTA), prv.get_epsilon(delta=DELTA, eps_error=0.01)):
+            assert round(eps, 2) == 0.86, eps
+
+
+def test_lesson05_overflow_example():
+    # Exercise 6: "at sigma = 0.8, alpha = 64 the last exponent is (64^2 - 64) / (2 * 0.8^2) = 3150, and exp overflows
+    # past about 709"
+    assert (64**2 - 64) / (2 * 0.8**2) == pytest.approx(3150, rel=1e-12)
+    assert math.log(np.finfo(np.float64).max) == pytest.approx(709.78, abs=0.01)
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.exp(np.float64(3150)))
+
+
+LESSON_ORDERS = np.arange(2, 65)  # the integer orders lesson 05 uses for its plots and train_dp
+
+
+def test_lesson05_budget_plot_claims():
+    # The text under the budget slider: at the default (sigma 1, batch 256 of 60,000) epsilon is about 1 after one
+    # epoch and grows slowly at first; the sqrt(T) regime holds over tens of epochs.
+    q = 256 / 60_000
+
+    def eps(epochs):
+        return epsilon(noise_multiplier=1.0, sample_rate=q, steps=round(epochs / q), delta=DELTA, orders=LESSON_ORDERS)
+
+    assert 0.9 < eps(1) < 1.1
+    assert eps(10) / eps(1) < 1.6  # far below sqrt(10) = 3.16: not the sqrt regime yet
+    assert eps(100) / eps(10) == pytest.approx(math.sqrt(10), rel=0.1)  # the sqrt regime
+
+
+def test_lesson05_integer_orders_match_opacus():
+    # the plots and train_dp use integer orders 2..64; Opacus's RDP analysis at the same orders agrees
+    pytest.importorskip("opacus")
+    from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
+
+    rng = np.random.default_rng(5)
+    orders = [float(a) for a in LESSON_ORDERS]
+    for _ in range(20):
+        sigma, q, steps = float(rng.uniform(0.5, 5)), float(256 / rng.integers(5_000, 100_001)), int(rng.integers(1, 30_000))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs, _ = get_privacy_spent(orders=orders, rdp=compute_rdp(q=q, noise_multiplier=sigma, steps=steps,
+                                                                         orders=orders), delta=DELTA)
+        assert epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA, orders=LESSON_ORDERS) == \
+            pytest.approx(theirs, rel=1e-6)

@@ -62,6 +62,27 @@ def test_advanced_beats_basic_only_for_many_small_queries():
     assert large > 10.0  # basic composition is better here
 
 
+def test_advanced_composition_numbers_of_lesson_03():
+    # ε = 0.05, δ' = 1e-6: the √k term and the linear term at k = 10⁴ (26.28 + 25.64 = 51.92, against
+    # 500 for basic composition); advanced beats basic from k = 31 on (solve √(2k ln(1/δ')) ε + kε(e^ε − 1)
+    # < kε); the √k term dominates while k < 2 ln(1/δ')/(e^ε − 1)² = 10,511.
+    eps, dp = 0.05, 1e-6
+    total, _ = C.advanced_composition(epsilon=eps, delta=0.0, k=10_000, delta_prime=dp)
+    sqrt_term = math.sqrt(2 * 10_000 * math.log(1 / dp)) * eps
+    linear_term = 10_000 * eps * math.expm1(eps)
+    assert total == pytest.approx(sqrt_term + linear_term, rel=1e-12)
+    assert (round(total, 1), round(sqrt_term, 1), round(linear_term, 1)) == (51.9, 26.3, 25.6)
+    better = [k for k in range(1, 200) if C.advanced_composition(epsilon=eps, delta=0.0, k=k, delta_prime=dp)[0] < k * eps]
+    assert better[0] == 31 and better == list(range(31, 200))
+    boundary = 2 * math.log(1 / dp) / math.expm1(eps) ** 2
+    assert round(boundary) == 10_511
+    for k in (100, 1000, 10_000):
+        # below the boundary the √k term is the larger one; at the boundary they are equal
+        assert math.sqrt(2 * k * math.log(1 / dp)) * eps >= k * eps * math.expm1(eps)
+    k = 20_000
+    assert math.sqrt(2 * k * math.log(1 / dp)) * eps < k * eps * math.expm1(eps)
+
+
 # ----------------------------------------------------------------------------- accountant
 
 

@@ -1,6 +1,7 @@
 """Tests for helpers.dpsgd: per-sample gradients, clipping, noise, ghost clipping, train_private."""
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import numpy as np
@@ -44,6 +45,23 @@ class MixedModel(nn.Module):
         return self.out(torch.tanh(self.seq(h.flatten(2)))).mean(1)
 
 
+class NormModel(nn.Module):
+    """Conv -> GroupNorm (what ModuleValidator.fix puts for BatchNorm) -> Linear on a sequence -> LayerNorm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 6, 3, stride=2)
+        self.gn = nn.GroupNorm(3, 6)
+        self.seq = nn.Linear(6, 8)
+        self.ln = nn.LayerNorm(8)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.gn(self.conv(x)))  # (B, 6, 4, 4)
+        h = self.ln(torch.tanh(self.seq(h.flatten(2).transpose(1, 2))))  # (B, 16, 8)
+        return self.out(h).mean(1)
+
+
 def _case(name: str, dtype=torch.float64):
     torch.manual_seed(0)
     if name == "mlp":
@@ -52,6 +70,8 @@ def _case(name: str, dtype=torch.float64):
         m, x, y = D.tramer_boneh_cnn(), torch.randn(6, 1, 28, 28), torch.randint(0, 10, (6,))
     elif name == "embedding":
         m, x, y = EmbeddingModel(), torch.randint(0, 20, (6, 5)), torch.randint(0, 3, (6,))
+    elif name == "norms":
+        m, x, y = NormModel(), torch.randn(6, 1, 9, 9), torch.randint(0, 3, (6,))
     else:
         m, x, y = MixedModel(), torch.randn(5, 3, 15, 15), torch.randint(0, 2, (5,))
     m = m.to(dtype)
@@ -60,7 +80,7 @@ def _case(name: str, dtype=torch.float64):
     return m, x, y
 
 
-ARCHS = ["mlp", "cnn", "embedding", "mixed"]
+ARCHS = ["mlp", "cnn", "embedding", "mixed", "norms"]
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -207,43 +227,252 @@ def test_train_private_numpy_and_dataframe():
     res = D.train_private(nn.Sequential(nn.Linear(5, 2)), x, y, target_epsilon=2.0, delta=1e-4, epochs=3,
                           batch_size=40, lr=0.5, generator=torch.Generator().manual_seed(0), progress=False)
     assert res.epsilon <= 2.0 + 1e-9 and res.epsilon > 1.5
-    assert res.steps == 30 and res.sample_rate == pytest.approx(0.1)
+    assert res.steps == res.planned_steps == 30 and res.sample_rate == pytest.approx(0.1)
+    assert res.epsilon_of_steps_run == res.epsilon  # no early stopping: the planned schedule ran
     # the calibrated σ spends the target (within the bisection tolerance), cross-checked with the accountant
     assert accounting.epsilon(noise_multiplier=res.noise_multiplier, sample_rate=0.1, steps=30, delta=1e-4) <= 2.0
     model, eps = res
+    assert eps == res.epsilon
     xt = torch.as_tensor(x)
     assert D.accuracy(model, xt, torch.as_tensor(y)) > 0.8
     df = pd.DataFrame(x, columns=list("abcde")).assign(label=y)
     res2 = D.train_private(nn.Sequential(nn.Linear(5, 2)), df, "label", target_epsilon=1.0, delta=1e-4, epochs=2,
                            batch_size=40, validation_split=0.25, early_stopping_patience=1,
                            generator=torch.Generator().manual_seed(0), progress=False)
-    assert res2.epsilon <= res2.epsilon_planned <= 1.0 + 1e-9
+    assert res2.epsilon_of_steps_run <= res2.epsilon <= 1.0 + 1e-9
     assert len(res2.history) <= 2 and "val_accuracy" in res2.history[0]
+    # what is not private says so in its name
+    assert set(res2.history[0]) == {"epoch", "epsilon_of_steps_run", "train_loss_not_private", "val_loss", "val_accuracy"}
     assert res2.sample_rate == pytest.approx(40 / 300)
 
 
-def test_train_private_early_stopping_spends_less():
+def test_train_private_early_stopping_reports_the_planned_epsilon():
+    # Early stopping chooses the length by looking at the model: the guarantee is the planned schedule's ε
+    # (post-processing of the planned run); the steps actually run give a smaller number that is no guarantee.
     x, y = _toy()
     y = np.random.default_rng(1).integers(0, 2, size=len(y))  # pure noise labels: validation loss cannot improve long
     res = D.train_private(nn.Sequential(nn.Linear(5, 2)), x, y, target_epsilon=3.0, delta=1e-4, epochs=30,
                           batch_size=50, lr=0.5, validation_split=0.2, early_stopping_patience=1,
                           generator=torch.Generator().manual_seed(0), progress=False)
-    assert res.stopped_early and res.epsilon < res.epsilon_planned <= 3.0 + 1e-9
+    assert res.stopped_early and res.steps < res.planned_steps == 30 * 7
+    assert res.epsilon_of_steps_run < res.epsilon <= 3.0 + 1e-9
+    planned = accounting.epsilon(noise_multiplier=res.noise_multiplier, sample_rate=50 / 320, steps=210, delta=1e-4)
+    assert res.epsilon == pytest.approx(planned, rel=1e-12)
+    if importlib.util.find_spec("opacus") is not None:  # the guarantee by an independent accountant
+        import warnings
+
+        from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
+
+        orders = list(accounting.DEFAULT_ORDERS)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs, _ = get_privacy_spent(orders=orders, delta=1e-4, rdp=compute_rdp(
+                q=50 / 320, noise_multiplier=res.noise_multiplier, steps=210, orders=orders))
+        assert res.epsilon == pytest.approx(theirs, rel=1e-6)
+    assert tuple(res)[1] == res.epsilon  # `model, eps = train_private(...)` unpacks the guarantee
     assert len(res.history) < 30
+
+
+def test_early_stopping_closes_the_progress_bar_as_finished(monkeypatch):
+    # tqdm's notebook bar turns red ("danger") when closed with n < total: an early stop must not look like a crash
+    import tqdm.auto
+
+    bars = []
+
+    class Recording(tqdm.auto.tqdm):
+        def close(self):
+            bars.append((self.n, self.total))
+            super().close()
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    x, y = _toy()
+    y = np.random.default_rng(1).integers(0, 2, size=len(y))
+    res = D.train_private(nn.Sequential(nn.Linear(5, 2)), x, y, target_epsilon=3.0, delta=1e-4, epochs=30,
+                          batch_size=50, lr=0.5, validation_split=0.2, early_stopping_patience=1,
+                          generator=torch.Generator().manual_seed(0), progress=True)
+    assert res.stopped_early
+    assert bars and bars[-1][0] == bars[-1][1] == res.steps
+
+
+def _dpsgd(m, **kw):
+    return D.DPSGD(m, F.cross_entropy, torch.optim.SGD(m.parameters(), lr=0.1), max_norm=kw.pop("max_norm", 0.05),
+                   noise_multiplier=0.0, expected_batch_size=4, **kw)
 
 
 def test_unsupported_layers_raise():
     bn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
     with pytest.raises(ValueError, match="BatchNorm2d.*ModuleValidator.fix"):
         D.check_supported(bn)
-    ln = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4))
-    with pytest.raises(ValueError, match="LayerNorm"):
-        D.DPSGD(ln, F.cross_entropy, torch.optim.SGD(ln.parameters(), lr=0.1), max_norm=1.0, noise_multiplier=1.0,
-                expected_batch_size=2)
-    # frozen LayerNorm is fine (no trainable parameters there)
-    for p in ln[1].parameters():
-        p.requires_grad_(False)
-    assert D.check_supported(ln) == [ln[0]]
+    for layer in (nn.Conv1d(4, 4, 1), nn.PReLU(), nn.Bilinear(4, 4, 4), nn.InstanceNorm1d(4, affine=True)):
+        model = nn.Sequential(nn.Linear(3, 4), layer)
+        with pytest.raises(ValueError, match=f"{type(layer).__name__}.*dp_sgd_step"):
+            _dpsgd(model)
+        for p in layer.parameters():  # a frozen unsupported layer is fine (it has no gradient to clip)
+            p.requires_grad_(False)
+        assert D.check_supported(model) == [model[0]]
+
+    class MyLinear(nn.Linear):  # a supported type with a forward of its own: its norms would be wrong
+        def forward(self, x):
+            return super().forward(x) * self.weight.sum()
+
+    with pytest.raises(ValueError, match="subclass of Linear with its own forward"):
+        _dpsgd(nn.Sequential(MyLinear(3, 2)))
+
+
+def test_batchnorm_fixed_by_opacus_is_supported():
+    # The advice for BatchNorm (ModuleValidator.fix) must lead to a model DPSGD accepts, not back to an error
+    pytest.importorskip("opacus")
+    from opacus.validators import ModuleValidator
+
+    torch.manual_seed(0)
+    bn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2)).double()
+    with pytest.raises(ValueError, match="ModuleValidator.fix"):
+        _dpsgd(bn)
+    fixed = ModuleValidator.fix(bn).double()  # the GroupNorm it creates is float32
+    assert isinstance(fixed[1], nn.GroupNorm)
+    x, y = torch.randn(5, 1, 8, 8, dtype=torch.float64), torch.randint(0, 2, (5,))
+    got, _ = _dpsgd(fixed).clipped_sum(x, y)
+    ref = D.clip_gradients(D.per_sample_gradients_loop(fixed, F.cross_entropy, x, y), max_norm=0.05)
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k].sum(0), rtol=0, atol=1e-10)
+
+
+class FunctionalCall(nn.Module):
+    """Uses its output layer's weight through F.linear: no forward hook of that layer fires."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden, self.out = nn.Linear(4, 6), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return F.linear(torch.tanh(self.hidden(x)), self.out.weight, self.out.bias)
+
+
+class Tied(nn.Module):
+    """Embedding and output layer share one weight (weight tying, as in language models)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb, self.out = nn.Embedding(10, 6), nn.Linear(6, 10, bias=False)
+        self.out.weight = self.emb.weight
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.emb(x)).mean(1))
+
+
+class CalledTwice(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.out = nn.Linear(4, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.a(torch.tanh(self.a(x)))))
+
+
+class AlsoUsedOutside(nn.Module):
+    """Calls its layer once and uses the layer's weight again outside the call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.out = nn.Linear(4, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.a(x))) + x @ self.a.weight[:3].t()
+
+
+class ForwardCalledDirectly(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.out = nn.Linear(4, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.a.forward(x)))  # .forward() skips the hooks
+
+
+class UnusedLayer(nn.Module):
+    """A layer that the forward pass never uses: its gradient is zero, which is right, and allowed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.spare, self.out = nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.a(x)))
+
+
+@pytest.mark.parametrize("method", ["bookkeeping", "ghost"])
+@pytest.mark.parametrize("model_cls, message", [
+    (FunctionalCall, "'out.weight' is used outside a call of its layer"),
+    (AlsoUsedOutside, "'a.weight' is used outside a call of its layer"),
+    (ForwardCalledDirectly, "'a.weight' is used outside a call of its layer"),
+    (CalledTwice, "called twice"),
+])
+def test_parameters_not_covered_exactly_once_raise(model_cls, message, method):
+    # Before: the forward hook never fired for F.linear(x, layer.weight), so that parameter was silently left
+    # out of each example's norm, and one example could move the clipped sum by more than C.
+    torch.manual_seed(0)
+    m = model_cls().double()
+    x, y = torch.randn(6, 4, dtype=torch.float64), torch.randint(0, 3, (6,))
+    dp = _dpsgd(m, method=method)
+    before = [p.detach().clone() for p in m.parameters()]
+    with pytest.raises(ValueError, match=message):
+        dp.step(x, y)
+    with pytest.raises(ValueError, match=message):
+        D.per_sample_grad_norms(m, F.cross_entropy, x, y)
+    # nothing moved, and the layers are left as they were (no alias left behind)
+    assert all(torch.equal(b, p) for b, p in zip(before, m.parameters()))
+    assert all(isinstance(p, nn.Parameter) for mod in m.modules() for p in mod._parameters.values() if p is not None)
+    # the readable vmap version handles the model: it is the way out the message names
+    ref = D.clip_gradients(D.per_sample_gradients_loop(m, F.cross_entropy, x, y), max_norm=0.05)
+    vec = D.clip_gradients(D.per_sample_gradients(m, F.cross_entropy, x, y), max_norm=0.05)
+    for k in ref:
+        torch.testing.assert_close(vec[k], ref[k], rtol=1e-9, atol=1e-12)
+
+
+def test_weight_tying_raises_and_vmap_handles_it():
+    torch.manual_seed(0)
+    m = Tied().double()
+    with pytest.raises(ValueError, match="weight tying.*dp_sgd_step"):
+        _dpsgd(m)
+    x, y = torch.randint(0, 10, (5, 3)), torch.randint(0, 10, (5,))
+    ref = D.per_sample_gradients_loop(m, F.cross_entropy, x, y)
+    assert list(ref) == ["emb.weight"]  # one parameter, two uses
+    vec = D.per_sample_gradients(m, F.cross_entropy, x, y)
+    torch.testing.assert_close(vec["emb.weight"], ref["emb.weight"], rtol=1e-9, atol=1e-12)
+
+
+def test_unused_layer_is_allowed_and_gets_zero_gradient():
+    torch.manual_seed(0)
+    m = UnusedLayer().double()
+    x, y = torch.randn(6, 4, dtype=torch.float64), torch.randint(0, 3, (6,))
+    got, _ = _dpsgd(m).clipped_sum(x, y)
+    ref = D.clip_gradients(D.per_sample_gradients_loop(m, F.cross_entropy, x, y), max_norm=0.05)
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k].sum(0), rtol=0, atol=1e-12)
+    assert float(got["spare.weight"].abs().sum()) == 0.0
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("method", ["bookkeeping", "ghost"])
+def test_one_example_moves_the_clipped_sum_by_at_most_c(arch, method):
+    # The sensitivity the noise is calibrated to (add/remove one example): for every model DPSGD accepts,
+    # removing example i changes the clipped sum by at most C in L2 norm (and by exactly its clipped gradient).
+    m, x, y = _case(arch)
+    c = 0.05
+    dp = _dpsgd(m, max_norm=c, method=method)
+    full, _ = dp.clipped_sum(x, y)
+    for i in range(x.shape[0]):
+        keep = torch.arange(x.shape[0]) != i
+        without, _ = dp.clipped_sum(x[keep], y[keep])
+        change = torch.sqrt(sum(((full[k] - without[k]) ** 2).sum() for k in full))
+        assert float(change) <= c * (1 + 1e-9)
+
+
+def _noiseless_epsilon(m, x, y):
+    dp = D.DPSGD(m, F.cross_entropy, torch.optim.SGD(m.parameters(), lr=0.1), max_norm=1.0, noise_multiplier=0.0,
+                 expected_batch_size=4)
+    dp.step(x, y)
+    return dp.epsilon(delta=1e-5, sample_rate=0.1)  # no noise: no finite ε, a clear error (not inf)
 
 
 def test_value_errors():
@@ -286,8 +515,85 @@ def test_value_errors():
         lambda: D.train_private(lin, xs, ys, target_epsilon=1.0, **kw, validation_split=1.0),
         lambda: D.train_private(lin, pd.DataFrame(xs), "missing", target_epsilon=1.0, **kw),
         lambda: D.train_private(lin, xs, None, target_epsilon=1.0, **kw),
+        lambda: D.train_private(lin, xs, ys, target_epsilon=math.inf, **kw),  # ε = ∞: nothing to calibrate
+        lambda: _noiseless_epsilon(m, x, y),
     ]
     for i, fn in enumerate(bad):
         with pytest.raises(ValueError):
             fn()
             pytest.fail(f"case {i} did not raise")
+
+
+# ----------------------------------------------------------------------------- lesson 05's stored runs
+# helpers/data/dpsgd_tradeoffs.npz is produced by benchmarks/dpsgd_tradeoffs.py with the lesson's own train_dp;
+# every σ in it is recomputed here, and the ε it spends is checked with two independent accountants.
+
+
+def _independent_epsilons(sigma, q, steps, delta, orders):
+    """ε of `steps` Poisson-subsampled Gaussian steps by Opacus's and dp-accounting's RDP accountants."""
+    import logging
+    import warnings
+
+    import dp_accounting
+    from dp_accounting.rdp import RdpAccountant
+    from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opacus_eps, _ = get_privacy_spent(orders=list(orders), rdp=compute_rdp(q=q, noise_multiplier=sigma, steps=steps,
+                                                                                 orders=list(orders)), delta=delta)
+    acc = RdpAccountant(orders=[float(a) for a in orders])
+    acc.compose(dp_accounting.PoissonSampledDpEvent(float(q), dp_accounting.GaussianDpEvent(float(sigma))), int(steps))
+    return float(opacus_eps), float(acc.get_epsilon(delta))
+
+
+def test_stored_runs_sigmas_spend_their_target():
+    pytest.importorskip("opacus")
+    pytest.importorskip("dp_accounting")
+    runs = D.load_privacy_utility_runs()
+    orders, delta, n = runs["orders"], runs["delta"], runs["n_train"]
+    assert runs["dataset"] == "Fashion-MNIST" and n == 10_000 and runs["n_test"] == 2_000 and delta == 1e-5
+    q, steps = runs["batch_size"] / n, runs["epochs"] * round(n / runs["batch_size"])
+    assert (runs["sample_rate"], runs["steps"]) == (q, steps)  # the schedule train_dp uses
+    settings = [(e, s, q, steps) for e, s in zip(runs["epsilons"], runs["eps_sigma"])]
+    for b, s, kq, ks in zip(runs["knob_batch_size"], runs["knob_sigma"], runs["knob_sample_rate"], runs["knob_steps"]):
+        assert (kq, ks) == (b / n, runs["epochs"] * round(n / b))
+        settings.append((runs["knob_epsilon"], s, kq, ks))
+    for target, sigma, rate, t in settings:
+        if math.isinf(target):
+            assert sigma == 0.0  # ε = ∞: clipping without noise, no guarantee claimed
+            continue
+        # the σ train_dp calibrates (bisection, tol 0.01, the lesson's integer orders)
+        assert sigma == accounting.noise_multiplier(target_epsilon=target, delta=delta, sample_rate=rate, steps=t,
+                                                    orders=orders, tol=0.01)
+        ours = accounting.epsilon(noise_multiplier=sigma, sample_rate=rate, steps=t, delta=delta, orders=orders)
+        opacus_eps, dpacc_eps = _independent_epsilons(sigma, rate, t, delta, orders)
+        for eps in (opacus_eps, dpacc_eps):
+            assert eps == pytest.approx(ours, rel=1e-6)
+            assert 0.9 * target < eps <= target * (1 + 1e-9), (target, sigma, eps)
+
+
+def test_stored_runs_back_the_lesson_figures():
+    # the claims the lesson's figure titles and summary make about these numbers
+    runs = D.load_privacy_utility_runs()
+    acc, eps = runs["eps_accuracy"], runs["epsilons"]
+    assert acc.shape == (len(eps), len(runs["seeds"])) and ((acc > 0.1) & (acc < 1)).all()
+    mean = acc.mean(1)
+    finite = np.isfinite(eps)
+    assert (np.diff(mean[finite]) > 0).all(), "title: 'Accuracy rises with ε'"
+    non_private = runs["non_private_accuracy"].mean()
+    assert non_private > mean.max(), "the non-private reference is above every DP-SGD run"
+    knob_mean = runs["knob_accuracy"].mean(1)
+    label = list(runs["knob_label"])
+    # "What you learned": tanh beats ReLU, and the recipe's C = 0.1 beats C = 1 at ε = 3 (learning rate fixed)
+    assert knob_mean[label.index("tanh")] > knob_mean[label.index("ReLU")]
+    assert knob_mean[label.index("C = 0.1")] > max(knob_mean[label.index("C = 1")], knob_mean[label.index("C = 0.01")])
+    # the numbers "What you learned" quotes: about 50 % at ε = 0.5, 78 % at ε = 8, 88 % non-private, knobs up to 30 points
+    assert mean[0] == pytest.approx(0.50, abs=0.01) and mean[list(eps).index(8.0)] == pytest.approx(0.78, abs=0.01)
+    assert non_private == pytest.approx(0.88, abs=0.01)
+    assert knob_mean.max() - knob_mean.min() == pytest.approx(0.30, abs=0.01)
+    # the ε = 3 recipe rows of the knobs are the ε sweep's ε = 3 runs
+    three = list(eps).index(3.0)
+    for lab in ("C = 0.1", "L = 256", "tanh"):
+        np.testing.assert_array_equal(runs["knob_accuracy"][label.index(lab)], acc[three])

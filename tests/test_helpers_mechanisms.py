@@ -158,6 +158,48 @@ def test_private_mean_remove_uses_sum_and_count():
     assert big == pytest.approx(2.5, abs=1e-6)
 
 
+def test_private_sum_sensitivity_ignores_the_data():
+    # The sensitivity is a property of the bounds and the relation: data strictly inside the bounds
+    # (range 2, largest |x| 3) get the same noise scale as data at the bounds.
+    for neighbours, delta_1 in (("replace", 10.0), ("remove", 10.0)):
+        got = M.private_sum([1.0, 2.0, 3.0], lower=0, upper=10, epsilon=1.0, rng=3, neighbours=neighbours)
+        assert got == pytest.approx(6.0 + float(np.random.default_rng(3).laplace(0.0, delta_1, size=())), rel=1e-12)
+    got = M.private_sum([-1.0, 0.5, 2.0], lower=-4, upper=6, epsilon=1.0, rng=4, neighbours="remove")
+    assert got == pytest.approx(1.5 + float(np.random.default_rng(4).laplace(0.0, 6.0, size=())), rel=1e-12)
+
+
+def _mean_or(values, default):
+    return float(np.mean(values)) if len(values) else default
+
+
+def test_remove_one_mean_global_sensitivity_is_half_the_range():
+    # Derivation checked by brute force over every database of up to 4 values on a grid of [L, U]:
+    # between sizes n and n - 1 the mean moves by at most (U - L)/n (the bound restricted to size n),
+    # so over all sizes the worst case is n = 2, (U - L)/2. From one value to none it stays within
+    # (U - L)/2 only if the empty mean is the midpoint (with L instead, it reaches U - L).
+    import itertools
+
+    lower, upper = -2.0, 6.0
+    grid = np.linspace(lower, upper, 5)
+    worst = {}
+    for default in ((lower + upper) / 2, lower):
+        for n in range(1, 5):
+            change = 0.0
+            for db in itertools.combinations_with_replacement(grid, n):
+                for i in range(n):
+                    rest = db[:i] + db[i + 1:]
+                    change = max(change, abs(np.mean(db) - _mean_or(rest, default)))
+            worst[(default, n)] = change
+    for n in range(2, 5):
+        assert worst[(2.0, n)] == pytest.approx((upper - lower) / n)
+    assert max(v for (d, _), v in worst.items() if d == 2.0) == pytest.approx((upper - lower) / 2)
+    for n in range(1, 5):   # lesson 01's remove-one value is this worst case over all sizes, whatever n
+        assert H.mean_sensitivity(n=n, lower=lower, upper=upper, neighbours="remove") == pytest.approx((upper - lower) / 2)
+    assert worst[(lower, 1)] == pytest.approx(upper - lower)
+    # for 0/1 data: 1/2, so "sensitivity 1" is valid (loose) under remove-one; 1/n is not
+    assert worst[(2.0, 2)] / (upper - lower) == pytest.approx(0.5)
+
+
 # ----------------------------------------------------------------------------- Gaussian
 
 
@@ -230,7 +272,7 @@ def test_gaussian_sigma_analytic_zero_sensitivity():
 def test_classic_formula_too_small_for_large_epsilon():
     # Why ε >= 1 is refused: the classic formula's σ fails the exact δ for large ε
     # (Δ = 1, δ = 1e-5: at ε = 10, σ = 0.4845 has true δ ≈ 2.3e-5; at ε = 20, σ = 0.2422 has
-    # true δ ≈ 1.5e-3, 150 times the promise). Calling it with ε >= 1 was the Udacity bug.
+    # true δ ≈ 1.5e-3, 150 times the promise). Calling it with ε >= 1 is a common mistake.
     delta = 1e-5
     for eps, ratio in ((10.0, 2.2653743647934235), (20.0, 152.66946955248528)):
         sigma_formula = math.sqrt(2 * math.log(1.25 / delta)) / eps
@@ -332,3 +374,95 @@ def test_l1_l2_sensitivity_vector_query():
 def test_value_errors(call):
     with pytest.raises(ValueError):
         call()
+
+
+# ----------------------------------------------------------------------------- numbers printed in lesson 03
+
+
+def test_classic_sigma_suffices_up_to_eps_8_42_at_delta_1e5():
+    # The classic σ is proved for ε < 1 only; its exact δ (Balle & Wang) stays below the promised
+    # 1e-5 up to ε = 8.4198 and exceeds it beyond. The same ε is where the analytic σ, the smallest
+    # valid one, crosses the classic formula. Lesson 03 prints 8.42 and plots it.
+    from scipy.optimize import brentq
+
+    delta = 1e-5
+    classic = lambda e: math.sqrt(2 * math.log(1.25 / delta)) / e  # noqa: E731 - the formula, unrestricted
+    true_delta = lambda e: M.gaussian_delta(sigma=classic(e), sensitivity=1.0, epsilon=e)  # noqa: E731
+    cross = brentq(lambda e: math.log(true_delta(e) / delta), 2, 15, xtol=1e-12)
+    assert cross == pytest.approx(8.419771301536, rel=1e-9)
+    for e in (0.5, 1.0, 2.0, 5.0, 8.4):
+        assert true_delta(e) < delta
+        assert M.gaussian_sigma_analytic(sensitivity=1.0, epsilon=e, delta=delta) < classic(e)
+    for e in (8.5, 10.0, 20.0):
+        assert true_delta(e) > delta
+        assert M.gaussian_sigma_analytic(sensitivity=1.0, epsilon=e, delta=delta) > classic(e)
+    # analytic / classic σ over the plotted ε < 1 (0.05 .. 1): 0.60 .. 0.77
+    ratios = [M.gaussian_sigma_analytic(sensitivity=1.0, epsilon=e, delta=delta) / classic(e)
+              for e in np.geomspace(0.05, 20, 60) if e < 1]
+    assert round(min(ratios), 2) == 0.60 and round(max(ratios), 2) == 0.77
+
+
+def test_differencing_attack_accuracy_and_its_dp_bound():
+    # Z1 − Z2 for Z1, Z2 iid Lap(b) has density (1 + |x|/b) e^{−|x|/b} / (4b), so
+    # P[Z1 − Z2 > x] = e^{−x/b} (2 + x/b) / 4 for x >= 0 (checked by numerical integration), and the
+    # attacker of lesson 03 ("1 if the difference exceeds 1/2") is right with probability
+    # 1 − e^{−ε/2}(2 + ε/2)/4 at b = 1/ε. No attacker beats e^ε/(1+e^ε) against an ε-DP release of a
+    # bit with a uniform prior: the maximum of (p + 1 − q)/2 subject to p <= e^ε q and
+    # 1 − q <= e^ε (1 − p), computed here as a linear programme.
+    from scipy import integrate, optimize
+
+    for eps in (0.02, 0.3, 1.0, 5.0):
+        b = 1 / eps
+        density = lambda x: (1 + abs(x) / b) * math.exp(-abs(x) / b) / (4 * b)  # noqa: E731
+        tail, _ = integrate.quad(density, 0.5, np.inf)
+        exact = math.exp(-0.5 / b) * (2 + 0.5 / b) / 4
+        assert tail == pytest.approx(exact, rel=1e-9)
+        lp = optimize.linprog(c=[-1, 1], A_ub=[[1, -math.exp(eps)], [math.exp(eps), -1]],
+                              b_ub=[0, math.exp(eps) - 1], bounds=[(0, 1), (0, 1)])
+        best = (1 - lp.fun) / 2
+        assert best == pytest.approx(math.exp(eps) / (1 + math.exp(eps)), rel=1e-9)
+        assert 1 - exact < best
+    # and a simulation agrees with the formula (5 standard errors)
+    rng = np.random.default_rng(0)
+    eps, n = 1.0, 400_000
+    diff = rng.laplace(0, 1 / eps, n) - rng.laplace(0, 1 / eps, n)
+    p = math.exp(-eps / 2) * (2 + eps / 2) / 4
+    assert _within(float(np.mean(diff > 0.5)), p, math.sqrt(p * (1 - p) / n))
+
+
+def test_cdf_counts_global_sensitivity_and_the_empirical_lower_bound():
+    # Lesson 03 §6: d = 14 counts "age >= t", t = 20, 25, ..., 85, ages 18..90.
+    thresholds = np.arange(20, 90, 5)
+    d = len(thresholds)
+
+    def counts(x):
+        return np.array([(np.asarray(x) >= t).sum() for t in thresholds])
+
+    # global sensitivity from the definition: one person of age a (remove-one) or a -> a' (replace-one)
+    ages_all = np.arange(18, 91)
+    remove = max(np.abs(counts([a])).sum() for a in ages_all)
+    replace = max(np.abs(counts([a]) - counts([a2])).sum() for a in ages_all for a2 in ages_all)
+    assert remove == replace == d == 14
+    assert max(np.linalg.norm(counts([a]) - counts([a2])) for a in ages_all for a2 in ages_all) == pytest.approx(math.sqrt(d))
+    # the empirical value at the lesson's database is a lower bound, equal to d only because of people >= 85
+    ages = np.random.default_rng(1).integers(18, 91, size=200)
+    assert int(np.sum(ages >= 85)) == 14
+    assert M.l1_sensitivity(counts, ages, H.remove_one_neighbours(ages)) == 14
+    younger = ages[ages < 85]
+    assert M.l1_sensitivity(counts, younger, H.remove_one_neighbours(younger)) == 13
+
+
+def test_gaussian_beats_laplace_from_7_counts():
+    # Laplace std √2·d/ε (Δ₁ = d) versus the analytic Gaussian σ for Δ₂ = √d (ε = 1, δ = 1e-5)
+    better = [k for k in range(1, 201)
+              if M.gaussian_sigma_analytic(sensitivity=math.sqrt(k), epsilon=1.0, delta=1e-5) < math.sqrt(2) * k]
+    assert better == list(range(7, 201))
+
+
+def test_lesson_03_worked_examples():
+    # the examples in the exercise texts
+    assert M.laplace_mechanism(10.0, sensitivity=1, epsilon=0.5, rng=np.random.default_rng(0)) == pytest.approx(
+        10.6401994503155614, rel=1e-12)
+    assert M.gaussian_delta(sigma=1, sensitivity=1, epsilon=1) == pytest.approx(
+        stats.norm.cdf(-0.5) - math.e * stats.norm.cdf(-1.5), rel=1e-12)
+    assert round(M.gaussian_delta(sigma=1, sensitivity=1, epsilon=1), 4) == 0.1269

@@ -323,3 +323,110 @@ def test_privacy_params_are_keyword_only():
         rr.randomize_responses(np.array([0, 1]), 0.5)  # type: ignore[misc]
     with pytest.raises(TypeError):
         rr.estimate_proportion(np.array([0, 1]), 0.5)  # type: ignore[misc]
+
+
+# ----------------------------------------------------------------------------- numbers the lesson prints
+
+
+def test_local_to_central_ratio_closed_form():
+    # Derivation: with p = tanh(ε/2), sqrt(1 − p²) = sech(ε/2), so
+    # rr_noise_std = sech(ε/2) / (2 tanh(ε/2) √n) = 1 / (2 √n sinh(ε/2)), and dividing by √2/(nε):
+    # ratio = √(n/2) · (ε/2) / sinh(ε/2) ≤ √(n/2) (both errors grow like 1/ε; the gap comes from n).
+    for n in (10, 100, 1000, 12345):
+        for eps in (1e-4, 0.1, 0.5, math.log(3), 1.1, 2.0, 5.0, 10.0):
+            p = rr.p_truth_for_epsilon(epsilon=eps)
+            ratio = rr.rr_noise_std(n=n, p_truth=p) / rr.central_laplace_std(n=n, epsilon=eps)
+            assert ratio == pytest.approx(math.sqrt(n / 2) * (eps / 2) / math.sinh(eps / 2), rel=1e-9)
+            assert ratio <= math.sqrt(n / 2)
+    # The lesson's numbers at n = 1000: 22.4 as ε → 0, 21.3 at ε = ln 3, 9.2 at ε = 5.
+    ratio = lambda eps: (rr.rr_noise_std(n=1000, p_truth=rr.p_truth_for_epsilon(epsilon=eps))
+                         / rr.central_laplace_std(n=1000, epsilon=eps))
+    assert round(ratio(1e-6), 1) == 22.4
+    assert round(ratio(math.log(3)), 1) == 21.3
+    assert round(ratio(5.0), 1) == 9.2
+    # "within 5 % of √(n/2) up to ε = ln 3": (ε/2)/sinh(ε/2) decreases in ε and is 0.951 at ln 3.
+    assert all(ratio(eps) / math.sqrt(500) >= 0.95 for eps in np.linspace(1e-6, math.log(3), 50))
+
+
+def test_worked_examples_and_printed_numbers():
+    # Exercise 2: ln 3 ≈ 1.0986, ln 9 ≈ 2.1972 (p = 0.8: 1.8/0.2 = 9), 0.
+    assert round(rr.rr_epsilon(p_truth=0.5), 4) == 1.0986
+    assert round(rr.rr_epsilon(p_truth=0.8), 4) == round(math.log(9), 4) == 2.1972
+    # Exercise 3: tanh(1/2) ≈ 0.4621.
+    assert round(rr.p_truth_for_epsilon(epsilon=1.0), 4) == 0.4621
+    # Exercise 4: (0.75 − 0.25)/0.5 = 1, (0.75 − 0.1)/0.8 = 0.8125, ten 1s at p = 1/2: 1.5.
+    assert rr.estimate_proportion(np.array([1, 0, 1, 1]), p_truth=0.8) == pytest.approx(0.8125)
+    assert rr.estimate_proportion(np.ones(10, dtype=int), p_truth=0.5) == pytest.approx(1.5)
+    # Exercise 5: λ = 0.4, sd = sqrt(0.24/100)/0.5 ≈ 0.0980.
+    assert round(rr.estimator_std(true_proportion=0.3, n=100, p_truth=0.5), 4) == 0.0980
+    # Exercise 6: sqrt(0.75)/10 ≈ 0.0866. Exercise 7: √2/100 ≈ 0.01414; at ε = ln 3, 0.01287, 6.7 times smaller.
+    assert round(rr.rr_noise_std(n=100, p_truth=0.5), 4) == 0.0866
+    assert round(rr.central_laplace_std(n=100, epsilon=1.0), 5) == 0.01414
+    central = rr.central_laplace_std(n=100, epsilon=math.log(3))
+    assert round(central, 5) == 0.01287
+    assert round(rr.rr_noise_std(n=100, p_truth=0.5) / central, 1) == 6.7
+    # "What you learned": at ε = ln 3 local DP needs 58x (σ = 0.01) and 582x (σ = 0.001) the people.
+    p, eps = 0.5, math.log(3)
+    ratios = [math.ceil((1 - p**2) / (4 * p**2 * s**2)) / math.ceil(math.sqrt(2) / (eps * s)) for s in (0.01, 0.001)]
+    assert [round(r) for r in ratios] == [58, 582]
+    # Written question 1 (n = 500, fair coins): se ≈ 0.04; −0.02 + 1.96 se ≈ 0.056 -> the interval [0, 0.06].
+    se = rr.rr_noise_std(n=500, p_truth=0.5)
+    assert round(se, 2) == 0.04 and round(-0.02 + 1.96 * se, 2) == 0.06
+    # Written question 2: 30 fair-coin answers, 30 ln 3 ≈ 33; the share of "yes" has sd sqrt(3/16/30) ≈ 0.08.
+    assert round(30 * rr.rr_epsilon(p_truth=0.5)) == 33
+    assert round(math.sqrt(0.75 * 0.25 / 30), 2) == 0.08
+
+
+# ----------------------------------------------------------------------------- OpenDP cross-checks
+# OpenDP's make_randomized_response_bool(prob) reports the true bit with probability prob, else its
+# negation; ours reports the truth with probability p + (1 − p)/2, so prob = (1 + p)/2.
+
+OPENDP_P = [0.0, 1e-3, 0.05, *np.round(np.linspace(0.1, 0.9, 17), 3).tolist(), 0.95, 0.99, 0.999, 0.9999]
+
+
+@pytest.fixture(scope="module")
+def dpm():
+    """OpenDP's measurements (``dp.m`` after ``import opendp.prelude as dp``, which also loads scikit-learn)."""
+    import opendp.measurements as dpm
+    from opendp.mod import enable_features
+
+    enable_features("contrib")
+    return dpm
+
+
+@pytest.mark.parametrize("p", OPENDP_P)
+def test_opendp_epsilon_equals_rr_epsilon(dpm, p):
+    meas = dpm.make_randomized_response_bool(prob=(1 + p) / 2)
+    # The privacy unit is ours: one person's bit (discrete distance, d_in = 1), pure ε-DP.
+    assert str(meas.input_metric) == "DiscreteDistance()"
+    assert str(meas.output_measure) == "MaxDivergence"
+    assert meas.map(d_in=0) == 0
+    # OpenDP computes ln(prob / (1 − prob)) with every rounding towards +inf (inf_div, neg_inf_sub,
+    # inf_ln), and prob = (1 + p)/2 is itself rounded to a float; the two differ by a few ulps
+    # (at most 2.3e-14 relative for these p), so compare with a relative tolerance of 1e-9 (well within 1e-6).
+    assert meas.map(d_in=1) == pytest.approx(rr.rr_epsilon(p_truth=p), rel=1e-9, abs=1e-12)
+
+
+def test_opendp_epsilon_at_the_edges(dpm):
+    # p = 1 (prob = 1): the truth, ε = ∞ in both; p < 0 would be prob < 1/2, which both reject.
+    assert dpm.make_randomized_response_bool(prob=1.0).map(d_in=1) == math.inf == rr.rr_epsilon(p_truth=1.0)
+    with pytest.raises(Exception):
+        dpm.make_randomized_response_bool(prob=0.45)
+    with pytest.raises(ValueError):
+        rr.rr_epsilon(p_truth=-0.1)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_opendp_answers_have_our_distribution(dpm, p):
+    # OpenDP's coins come from the OS's cryptographic generator (no seed), so this is a statistical
+    # check: P(yes | x) within 5 standard errors of (1 ± p)/2, and within 5 standard errors of the
+    # difference from our mechanism's share on the same number of people. A wrong mapping (prob = p)
+    # misses by 9 (p = 0.9) to 22 (p = 0.5) standard errors.
+    n = 1500
+    meas = dpm.make_randomized_response_bool(prob=(1 + p) / 2)
+    for bit, q in ((1, (1 + p) / 2), (0, (1 - p) / 2)):
+        theirs = np.mean([meas(bool(bit)) for _ in range(n)])
+        ours = rr.randomize_responses(np.full(n, bit), p_truth=p, rng=100 + bit).mean()
+        se = math.sqrt(q * (1 - q) / n)
+        assert _within(theirs, q, se), (bit, theirs, q)
+        assert _within(theirs - ours, 0.0, se * math.sqrt(2)), (bit, theirs, ours)

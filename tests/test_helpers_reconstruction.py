@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.stats
 
 from helpers.checks import check_mean, check_samples
 from helpers.databases import make_database
@@ -164,6 +165,27 @@ def test_reconstruction_curve_falls_from_one_to_near_chance():
     assert curve[3] < 0.65
     lp = reconstruction_curve(n, noise_bounds=bounds[:2], n_trials=1, method="lp", rng=0)
     assert lp[0] == 1.0
+
+
+def test_least_squares_error_matches_the_lesson_derivation():
+    # Lesson 01 ("Why it works") and the module docstring: with m random 0/1 subsets and Uniform[-E, E]
+    # noise (sigma_e = E / sqrt(3)), each coordinate of the least-squares estimate has an error of standard
+    # deviation about 2 sigma_e / sqrt(m - n). With m = 4n and E = sqrt(n) that is 2/3, and a bit is rounded
+    # the wrong way when its error passes 1/2 on the wrong side: P(N(0, 1) > 3/4) = 0.2266 (the lesson's 23%).
+    n, m = 200, 800
+    rng = np.random.default_rng(2024)
+    errors, wrong = [], []
+    for _ in range(20):
+        x = make_database(n, rng=rng)
+        q, a = answer_subset_queries(x, n_queries=m, noise_bound=math.sqrt(n), rng=rng)
+        z = np.linalg.lstsq(q.astype(float), a, rcond=None)[0]
+        errors.append(z - x)
+        wrong.append(reconstruct(q, a) != x)
+    errors, wrong = np.concatenate(errors), np.concatenate(wrong)
+    assert errors.std() == pytest.approx(2 / 3, rel=0.05)
+    p = scipy.stats.norm.sf(0.75)
+    # 4000 bits: 5 standard errors sqrt(p(1 - p)/4000) = 0.033, plus 0.01 for the approximation of Q^T Q.
+    assert abs(wrong.mean() - p) < 5 * math.sqrt(p * (1 - p) / wrong.size) + 0.01
 
 
 def test_reconstruction_curve_reproducible():

@@ -99,7 +99,7 @@ def test_empirical_never_exceeds_global_on_random_databases():
 def test_global_sensitivities_of_bit_queries_equal_brute_force(neighbours, n):
     assert _brute_global(np.sum, n, neighbours) == sum_sensitivity(lower=0, upper=1, neighbours=neighbours) == 1.0
     assert _brute_global(np.sum, n, neighbours) == count_sensitivity(neighbours=neighbours)
-    assert _brute_global(np.mean, n, neighbours) == pytest.approx(mean_sensitivity(n=n, lower=0, upper=1, neighbours=neighbours))
+    # the mean: see test_mean_sensitivity_is_the_brute_force_maximum_over_every_size (remove-one needs every size)
     assert _brute_global(np.max, n, neighbours) == max_sensitivity(lower=0, upper=1, neighbours=neighbours)
     thr = lambda d: float(d.sum() > 1)  # noqa: E731
     assert _brute_global(thr, n, neighbours) == threshold_sensitivity(neighbours=neighbours)
@@ -112,8 +112,6 @@ def test_remove_one_bounded_queries_equal_brute_force(lower, upper):
     # The extreme databases use only the bounds, so enumerating {lower, upper}^n attains the maximum.
     n = 5
     assert _brute_global(np.sum, n, "remove", values=(lower, upper)) == sum_sensitivity(lower=lower, upper=upper, neighbours="remove")
-    assert _brute_global(np.mean, n, "remove", values=(lower, upper)) == pytest.approx(
-        mean_sensitivity(n=n, lower=lower, upper=upper, neighbours="remove"))
     assert _brute_global(np.max, n, "remove", values=(lower, upper)) == max_sensitivity(lower=lower, upper=upper)
 
 
@@ -123,26 +121,81 @@ def test_closed_forms():
     assert sum_sensitivity(lower=-2, upper=3, neighbours="replace") == 5.0  # upper - lower
     assert sum_sensitivity(lower=0, upper=100) == 100.0
     assert mean_sensitivity(n=50, lower=0, upper=100, neighbours="replace") == 2.0  # (upper - lower) / n
-    assert mean_sensitivity(n=50, lower=0, upper=100, neighbours="remove") == 2.0
+    assert mean_sensitivity(n=50, lower=0, upper=100) == 2.0  # replace-one is the default
+    assert mean_sensitivity(n=50, lower=0, upper=100, neighbours="remove") == 50.0  # (upper - lower) / 2, any n
+    assert mean_sensitivity(n=1, lower=0, upper=1, neighbours="remove") == 0.5
     assert mean_sensitivity(n=1, lower=0, upper=1, neighbours="replace") == 1.0
+    assert isinstance(mean_sensitivity(n=3, lower=0, upper=1), float)
     assert max_sensitivity(lower=18, upper=90, neighbours="replace") == 72.0
     assert histogram_sensitivity(neighbours="remove") == 1.0
     assert histogram_sensitivity(neighbours="replace") == 2.0
     assert count_sensitivity() == 1.0 and threshold_sensitivity(neighbours="replace") == 1.0
 
 
-def test_replace_mean_brute_force_over_grid():
-    # Replace-one with values on a grid in [lower, upper]: the maximum change is (upper - lower) / n.
-    lower, upper, n = 0.0, 4.0, 3
-    grid = (0.0, 1.0, 4.0)
+def _mean_change_replace(db, values):
+    """Largest change of the mean when one row of db is replaced by any of ``values``."""
     best = 0.0
-    for db in _all_databases(n, grid):
-        for i in range(n):
-            for v in grid:
-                other = db.copy()
-                other[i] = v
-                best = max(best, abs(db.mean() - other.mean()))
-    assert best == pytest.approx(mean_sensitivity(n=n, lower=lower, upper=upper, neighbours="replace"))
+    for i in range(db.size):
+        for v in values:
+            other = db.astype(float)
+            other[i] = v
+            best = max(best, abs(db.mean() - other.mean()))
+    return best
+
+
+# Every database of every size 1..K with values in a small set that contains both bounds (the extreme
+# databases use only the bounds, so the maximum over the set is the maximum over [lower, upper]).
+MEAN_VALUE_SETS = [
+    ((0, 1), 0.0, 1.0, 7),                # bits
+    ((-2.0, 0.5, 3.0), -2.0, 3.0, 5),     # bounds of both signs, a value inside
+    ((1.0, 2.0, 5.0), 1.0, 5.0, 5),
+    ((-4.0, -3.0, -1.0), -4.0, -1.0, 5),
+]
+
+
+@pytest.mark.parametrize("values, lower, upper, K", MEAN_VALUE_SETS)
+def test_mean_sensitivity_is_the_brute_force_maximum_over_every_size(values, lower, upper, K):
+    # replace-one: the size n is public, so the maximum runs over databases of that one size.
+    for n in range(1, K + 1):
+        if values == (0, 1):   # for bits the replace-one neighbours are the flipped bits
+            brute = max(empirical_sensitivity(np.mean, db, neighbours="replace") for db in _all_databases(n))
+        else:
+            brute = max(_mean_change_replace(db, values) for db in _all_databases(n, values))
+        assert brute == pytest.approx(mean_sensitivity(n=n, lower=lower, upper=upper, neighbours="replace"))
+        assert brute == pytest.approx((upper - lower) / n)
+    # remove-one: neighbours of every size count. Every pair is a database of m >= 2 rows and one of its
+    # removals (a database of one row has only additions, i.e. it is the removal of a 2-row one), so the
+    # global value is the maximum of the empirical remove-one sensitivity over every size m >= 2.
+    by_size = {m: max(empirical_sensitivity(np.mean, db) for db in _all_databases(m, values)) for m in range(2, K + 1)}
+    for m, worst in by_size.items():
+        assert worst == pytest.approx((upper - lower) / m)   # restricted to size m: the "fixed-n" bound
+    overall = max(by_size.values())
+    assert overall == pytest.approx((upper - lower) / 2)      # attained at m = 2, [lower, upper] -> [lower]
+    for n in range(1, K + 1):                                 # whatever the size of the database at hand
+        assert mean_sensitivity(n=n, lower=lower, upper=upper, neighbours="remove") == pytest.approx(overall)
+
+
+def test_remove_one_fixed_n_value_is_not_a_global_bound():
+    # (upper - lower) / n from the database's own n fails for a smaller database and its neighbour:
+    # [lower, upper] and [lower] are remove-one neighbours whose means differ by (upper - lower) / 2.
+    lower, upper = 0.0, 100.0
+    two, one = np.array([lower, upper]), np.array([lower])
+    change = abs(two.mean() - one.mean())
+    assert change == 50.0 == mean_sensitivity(n=20, lower=lower, upper=upper, neighbours="remove")
+    for n in range(3, 30):
+        assert change > (upper - lower) / n
+
+
+def test_mean_laplace_release_is_epsilon_dp_at_the_worst_pair():
+    # The guarantee in the docstring, at the worst remove-one pair: with Laplace noise of scale
+    # Δ/ε, the log density ratio of the two releases is |mean(D) - mean(D')| / (Δ/ε) <= ε everywhere.
+    import scipy.stats
+    lower, upper, epsilon = -2.0, 6.0, 0.7
+    delta = mean_sensitivity(n=10, lower=lower, upper=upper, neighbours="remove")
+    a, b = np.mean([lower, upper]), np.mean([lower])
+    grid = np.linspace(-30, 30, 2001)
+    ratio = scipy.stats.laplace.logpdf(grid, a, delta / epsilon) - scipy.stats.laplace.logpdf(grid, b, delta / epsilon)
+    assert np.max(np.abs(ratio)) == pytest.approx(epsilon)
 
 
 # ----------------------------------------------------------------------------- differencing attack
@@ -227,7 +280,8 @@ def test_bounded_globals_reject_bad_input(fn, kwargs, pattern):
     [
         ({"n": 0, "lower": 0, "upper": 1}, "n"),
         ({"n": 2.5, "lower": 0, "upper": 1}, "n"),
-        ({"n": 1, "lower": 0, "upper": 1, "neighbours": "remove"}, "n must be >= 2"),
+        ({"n": 0, "lower": 0, "upper": 1, "neighbours": "remove"}, "n"),
+        ({"n": True, "lower": 0, "upper": 1}, "n"),
         ({"n": 5, "lower": 3, "upper": 1}, "lower must be <= upper"),
         ({"n": 5, "lower": 0, "upper": float("nan")}, "upper"),
         ({"n": 5, "lower": 0, "upper": 1, "neighbours": "both"}, "neighbours"),
