@@ -227,3 +227,16 @@ def test_grading_folder_refuses_a_hand_run_autograde() -> None:
 def test_ci_installs_bubblewrap_when_root() -> None:
     ci = (REPO / ".ci" / "run").read_text()
     assert "apt-get install" in ci and "bubblewrap" in ci and 'id -u)" = 0' in ci
+
+
+def test_the_exchange_folder_is_not_world_writable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import stat
+
+    from autograder import jupyter_setup
+
+    monkeypatch.setattr(jupyter_setup, "REPO", tmp_path)
+    (tmp_path / ".exchange").mkdir(mode=0o777)
+    os.chmod(tmp_path / ".exchange", 0o777)  # left by an older set-up
+    jupyter_setup.setup_jupyter(prefix=tmp_path / "prefix")
+    mode = stat.S_IMODE((tmp_path / ".exchange").stat().st_mode)
+    assert not mode & (stat.S_IWOTH | stat.S_IWGRP), oct(mode)
