@@ -87,9 +87,22 @@ def main(argv: list[str] | None = None) -> int:
                              executed=args.executed)
         return 0 if report.ok else 1
     if args.command == "run-one":
-        from .execute import run_one
+        import os
 
-        executed = run_one(args.job, args.executed, _limits(args), sandboxed=not args.unsafe_no_sandbox)
+        from .execute import run_one
+        from .grade import UNSAFE_WARNING
+        from .sandbox import SandboxUnavailable
+
+        if args.unsafe_no_sandbox:
+            user = f"uid {os.geteuid()}" + (" (root!)" if os.geteuid() == 0 else "")
+            print(UNSAFE_WARNING.format(user=user, out="the grading folder, if this machine holds it,"),
+                  file=sys.stderr, flush=True)
+        try:
+            executed = run_one(args.job, args.executed, _limits(args), sandboxed=not args.unsafe_no_sandbox)
+        except SandboxUnavailable as exc:
+            print(f"cannot run an untrusted submission: {exc}. Install bubblewrap, or pass "
+                  "--unsafe-no-sandbox (it prints what is then unprotected).", file=sys.stderr)
+            return 2
         return 0 if executed.complete else 1
     if args.command == "check":
         from .check import check_lessons

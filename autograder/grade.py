@@ -103,6 +103,7 @@ class Result:
     max_score: float = 0.0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    manual_pending: float = 0.0  # points of written answers not graded by hand yet
 
 
 @dataclass
@@ -359,12 +360,21 @@ def _gradebook(out: Path):  # noqa: ANN202
     return Gradebook(f"sqlite:///{out / 'gradebook.db'}", course_id="ppml-course")
 
 
-def scores_from_gradebook(out: Path) -> dict[tuple[str, str], tuple[float, float]]:
-    scores: dict[tuple[str, str], tuple[float, float]] = {}
+def scores_from_gradebook(out: Path) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """(student, lesson) -> (score, max_score, points awaiting a manual grade).
+
+    A cell awaits a manual grade while it has neither an automatic nor a manual score: the written
+    answers until someone grades them in Formgrader (nbgrader's own ``needs_manual_grade`` flag is
+    also set again on every regrade of a graded cell, so it cannot tell "pending" from "graded").
+    """
+    scores: dict[tuple[str, str], tuple[float, float, float]] = {}
     with _gradebook(out) as gb:
         for assignment in gb.assignments:
             for submission in assignment.submissions:
-                scores[(submission.student.id, assignment.name)] = (float(submission.score), float(submission.max_score))
+                pending = sum(float(g.max_score) for nb in submission.notebooks for g in nb.grades
+                              if g.auto_score is None and g.manual_score is None)
+                scores[(submission.student.id, assignment.name)] = (
+                    float(submission.score), float(submission.max_score), pending)
     return scores
 
 
@@ -373,8 +383,15 @@ def lesson_max_scores(out: Path) -> dict[str, float]:
         return {a.name: float(a.max_score) for a in gb.assignments}
 
 
+GRADES_HEADER = ["student", "lesson", "score", "max_score", "manual_pending"]
+
+
 def write_grades(out: Path, results: list[Result]) -> Path:
-    """grades.csv: every submission the gradebook knows, with this run's problems overriding."""
+    """grades.csv: every submission the gradebook knows, with this run's problems overriding.
+
+    ``manual_pending`` is the points of written answers nobody has graded in Formgrader yet: until
+    it is 0, ``score`` is a lower bound.
+    """
     status_file = out / ".status.json"
     try:
         status = json.loads(status_file.read_text()) if status_file.exists() else {}
@@ -394,12 +411,12 @@ def write_grades(out: Path, results: list[Result]) -> Path:
         student, _, lesson = key.partition("/")
         if STUDENT_ID.fullmatch(student) and lesson in known:
             with contextlib.suppress(TypeError, ValueError):
-                rows[(student, lesson)] = (0.0, float(info.get("max_score", 0.0)))
+                rows[(student, lesson)] = (0.0, float(info.get("max_score", 0.0)), 0.0)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "lesson", "score", "max_score"])
-    for (student, lesson), (score, max_score) in sorted(rows.items()):
-        writer.writerow([student, lesson, f"{score:g}", f"{max_score:g}"])
+    writer.writerow(GRADES_HEADER)
+    for (student, lesson), (score, max_score, pending) in sorted(rows.items()):
+        writer.writerow([student, lesson, f"{score:g}", f"{max_score:g}", f"{pending:g}"])
     path = out / "grades.csv"
     atomic_write(path, buffer.getvalue())
     return path
@@ -590,7 +607,7 @@ def grade_class(submissions: str | os.PathLike[str], *, out: str | os.PathLike[s
         scores = scores_from_gradebook(out_dir) if todo else {}
         for r in results:
             if r.status == "graded":
-                r.score, r.max_score = scores.get((r.student, r.lesson), (0.0, r.max_score))
+                r.score, r.max_score, r.manual_pending = scores.get((r.student, r.lesson), (0.0, r.max_score, 0.0))
         if todo or (out_dir / "gradebook.db").exists():
             grades = write_grades(out_dir, results)
         timings["score"] = time.monotonic() - clock
@@ -649,7 +666,8 @@ def write_report(report: Report) -> None:
     lines = []
     for r in report.results:
         lines.append(json.dumps({"student": r.student, "lesson": r.lesson, "status": r.status, "score": r.score,
-                                 "max_score": r.max_score, "seconds": round(r.seconds, 2), "notes": r.notes},
+                                 "max_score": r.max_score, "manual_pending": r.manual_pending,
+                                 "seconds": round(r.seconds, 2), "notes": r.notes},
                                 ensure_ascii=True))
     lines += [json.dumps({"error": e}, ensure_ascii=True) for e in report.errors]
     lines += [json.dumps({"warning": w}, ensure_ascii=True) for w in report.warnings]
@@ -660,7 +678,13 @@ def print_summary(report: Report, grades: Path | None) -> None:
     width = max([len(f"{r.student}/{r.lesson}") for r in report.results] + [10])
     for r in report.results:
         note = f"  ({'; '.join(n.splitlines()[0] for n in r.notes if n.strip())[:300]})" if r.notes else ""
-        print(f"{r.student + '/' + r.lesson:<{width}}  {r.status:<9} {r.score:g}/{r.max_score:g}{note}")
+        pending = f" (+{r.manual_pending:g} to grade by hand)" if r.manual_pending else ""
+        print(f"{r.student + '/' + r.lesson:<{width}}  {r.status:<9} {r.score:g}/{r.max_score:g}{pending}{note}")
+    waiting = [r for r in report.results if r.manual_pending]
+    if waiting:
+        print(f"{len(waiting)} submission(s) have written answers to grade by hand "
+              f"({sum(r.manual_pending for r in waiting):g} points): open Formgrader (make instructor); "
+              "grades.csv's score counts them once graded (column manual_pending)")
     for w in report.warnings:
         print(f"WARNING: {w}", file=sys.stderr)
     for e in report.errors:

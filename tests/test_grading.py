@@ -225,8 +225,12 @@ class _LessonGrading:
 
     def test_grades_csv_and_feedback_for_every_student(self, graded: Graded) -> None:
         header, rows = grades_csv(graded.out)
-        assert header == ["student", "lesson", "score", "max_score"]
+        assert header == ["student", "lesson", "score", "max_score", "manual_pending"]
         assert set(rows) == {"perfect", "blank", "mixed", "swallow", "broken"}
+        written = sum(c.metadata.nbgrader.get("points", 0) for c in S.load_solution(graded.lesson).cells
+                      if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in S.written_answers(graded.lesson))
+        assert float(rows["perfect"]["manual_pending"]) == graded.result("perfect").manual_pending == written
+        assert rows["broken"]["manual_pending"] == "0"
         assert float(rows["perfect"]["score"]) == graded.submission("perfect")["code_score"]
         assert float(rows["mixed"]["max_score"]) == graded.submission("mixed")["max_score"]
         for student in rows:
@@ -277,6 +281,9 @@ def test_regrading_keeps_manual_grades_and_other_students(tmp_path: Path) -> Non
         assert set(rows) == {"ada", "vandal"}
         assert float(rows["ada"]["score"]) == pytest.approx(code_score + manual)
         assert float(rows["vandal"]["score"]) == pytest.approx(code_score)
+        # the graded written answer is no longer pending; the vandal's are
+        assert float(rows["vandal"]["manual_pending"]) == pytest.approx(
+            float(rows["ada"]["manual_pending"]) + manual)
 
 
 def test_a_class_can_be_split_into_self_contained_jobs(tmp_path: Path) -> None:

@@ -240,3 +240,33 @@ def test_the_exchange_folder_is_not_world_writable(tmp_path: Path, monkeypatch: 
     jupyter_setup.setup_jupyter(prefix=tmp_path / "prefix")
     mode = stat.S_IMODE((tmp_path / ".exchange").stat().st_mode)
     assert not mode & (stat.S_IWOTH | stat.S_IWGRP), oct(mode)
+
+
+def test_jobs_default_to_the_number_of_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograder.__main__ import main
+
+    seen: list[int] = []
+    monkeypatch.setattr(G, "run_tasks", lambda tasks, limits, sandboxed, quick, jobs, executed: seen.append(jobs))
+    monkeypatch.setattr(sandbox, "available", lambda: (True, ""))
+    (tmp_path / "subs").mkdir()
+    main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out")])
+    main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--jobs", "3"])
+    assert seen == [len(os.sched_getaffinity(0)), 3]
+
+
+def test_run_one_refuses_without_a_sandbox_and_warns_when_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from autograder import execute
+    from autograder.__main__ import main
+
+    def unavailable(*args, sandboxed: bool = True, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if sandboxed:
+            raise sandbox.SandboxUnavailable("bubblewrap (bwrap) is not installed")
+        return execute.Executed(nbformat.v4.new_notebook(), "", [], 0.0, complete=True)
+
+    monkeypatch.setattr(execute, "run_one", unavailable)
+    assert main(["run-one", "job.ipynb", str(tmp_path / "x.ipynb")]) == 2
+    assert "--unsafe-no-sandbox" in capsys.readouterr().err
+    assert main(["run-one", "job.ipynb", str(tmp_path / "x.ipynb"), "--unsafe-no-sandbox"]) == 0
+    err = capsys.readouterr().err
+    assert "WITHOUT a sandbox" in err and "network" in err
