@@ -555,6 +555,16 @@ def test_the_attacks_really_ran_and_were_blocked(runs) -> None:
     assert runs["hostile"].result("m09-non-utf8").score == 15
 
 
+def test_the_grading_folder_stays_small(runs) -> None:
+    """1 GB of print, a 5 GB sparse file: neither reaches the grading folder."""
+    out = runs["hostile"].out
+    sizes = {p: p.lstat().st_blocks * 512 for p in out.rglob("*") if p.is_file() and not p.is_symlink()}
+    assert sum(sizes.values()) < 64 * 1024**2, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+    page = out / "feedback" / "m10-print-1gb" / LESSON / f"{LESSON}.html"
+    assert page.stat().st_size < 2 * 1024**2, page.stat().st_size
+    assert not [p for p in sizes if p.name.startswith("sparse")]
+
+
 def test_submission_time_comes_from_the_instructor_side(runs) -> None:
     with _gradebook(runs["hostile"].out) as gb:
         stamp = gb.find_submission(LESSON, "m25-timestamp").timestamp
