@@ -364,7 +364,8 @@ def scores_from_gradebook(out: Path) -> dict[tuple[str, str], tuple[float, float
     """(student, lesson) -> (score, max_score, points awaiting a manual grade).
 
     A cell awaits a manual grade while it has neither an automatic nor a manual score: the written
-    answers until someone grades them in Formgrader (nbgrader's own ``needs_manual_grade`` flag is
+    answers a student changed (nbgrader scores an untouched answer cell 0) until someone grades them
+    in Formgrader (nbgrader's own ``needs_manual_grade`` flag is
     also set again on every regrade of a graded cell, so it cannot tell "pending" from "graded").
     """
     scores: dict[tuple[str, str], tuple[float, float, float]] = {}
@@ -372,7 +373,7 @@ def scores_from_gradebook(out: Path) -> dict[tuple[str, str], tuple[float, float
         for assignment in gb.assignments:
             for submission in assignment.submissions:
                 pending = sum(float(g.max_score) for nb in submission.notebooks for g in nb.grades
-                              if g.auto_score is None and g.manual_score is None)
+                              if g.auto_score is None and g.manual_score is None) + 0.0
                 scores[(submission.student.id, assignment.name)] = (
                     float(submission.score), float(submission.max_score), pending)
     return scores
