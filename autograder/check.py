@@ -10,7 +10,8 @@ from .grade import _gradebook, grade_class
 from .paths import LESSONS, SOLUTIONS, resolve_lessons
 
 
-def check_lessons(lessons: list[str] | None = None, *, timeout: int | None = None) -> bool:
+def check_lessons(lessons: list[str] | None = None, *, timeout: float | None = None,
+                  unsafe_no_sandbox: bool = False) -> bool:
     chosen = resolve_lessons(lessons)
     ok = True
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
@@ -25,7 +26,7 @@ def check_lessons(lessons: list[str] | None = None, *, timeout: int | None = Non
                 (subs / student / lesson).mkdir(parents=True, exist_ok=True)
                 shutil.copy(source, subs / student / lesson / f"{lesson}.ipynb")
         out = Path(tmp) / "grading"
-        report = grade_class(subs, out=out, lessons=chosen, timeout=timeout)
+        report = grade_class(subs, out=out, lessons=chosen, timeout=timeout, unsafe_no_sandbox=unsafe_no_sandbox)
         if not report.ok:
             return False
         with _gradebook(out) as gb:

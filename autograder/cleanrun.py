@@ -6,7 +6,9 @@ statements that *define* something are kept:
 * ``import`` / ``from ... import`` statements;
 * ``def`` statements, without decorators, whose default values and annotations are simple
   expressions (literals, names, attribute chains such as ``np.inf``; no calls);
-* ``class`` statements with simple bases and a body of such definitions;
+* ``class`` statements without base classes (a base's ``__init_subclass__`` or metaclass would
+  run code), whose body holds only such definitions and no class-level hooks
+  (``__class_getitem__`` ...);
 * assignments of simple expressions to names (constants such as ``EPS = 1e-12``).
 
 Everything else — calls at the top level, loops, ``with`` blocks, decorators, default values
@@ -65,17 +67,31 @@ def _clean_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     return None
 
 
+# Class-level hooks that simple expressions elsewhere could trigger (``A[0]`` calls
+# ``A.__class_getitem__``) or that run when a class is created.
+_CLASS_HOOKS = frozenset({"__class_getitem__", "__init_subclass__", "__set_name__", "__mro_entries__",
+                          "__prepare__", "__new__"})
+
+
 def _clean_class(node: ast.ClassDef) -> str | None:
     if node.decorator_list or node.keywords:
         return "class decorators and metaclasses run code when the class is defined"
-    if not all(is_simple_expression(b) for b in node.bases):
-        return "class bases must be names"
+    if node.bases:
+        # A base class's __init_subclass__ or metaclass (enum.Enum calls the class's own __new__)
+        # runs code when the class is defined; so does a base that is not a class (__mro_entries__).
+        return "a class with base classes runs code when it is defined; only plain classes are kept"
     for item in node.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if item.name in _CLASS_HOOKS:
+                return f"method {item.name} would run code when the class is used at the top level"
             reason = _clean_function(item)
             if reason:
                 return f"method {item.name}: {reason}"
         elif isinstance(item, (ast.Assign, ast.AnnAssign)):
+            targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            if names & _CLASS_HOOKS:
+                return f"attribute {sorted(names & _CLASS_HOOKS)[0]} would run code when the class is used"
             if not is_simple_expression(item.value) or (isinstance(item, ast.AnnAssign)
                                                         and not is_simple_expression(item.annotation)):
                 return "class attributes must be simple values"

@@ -1,100 +1,127 @@
-"""nbgrader's Execute preprocessor, hardened against a kernel that will not stop.
+"""Run one submission's grading notebook: ``python -m autograder run-one JOB.ipynb OUT.ipynb``.
 
-nbgrader interrupts a cell that runs past ``Execute.timeout`` and moves on, which cuts off an
-ordinary infinite loop. A loop that *swallows* ``KeyboardInterrupt`` keeps the kernel busy,
-though, and every following cell then waits a full timeout in the queue behind it. Here,
-after the interrupt, we ask the kernel for ``kernel_info``; if it does not answer within
-``stuck_grace`` seconds it is still stuck, so we restart it. The cells after that run in a
-fresh kernel (they usually fail, which costs the student the points of the exercises that
-follow the loop, and nothing else): grading a notebook takes bounded time whatever it holds.
+In: a *job* notebook (:func:`autograder.plan.job_notebook`: the grading notebook plus the plan
+for the grading kernel, hidden tests included) and the limits. Out: the executed grading
+notebook (outputs filled in; no plan, no hidden test code) and a log. The command is
+self-contained, so the same step can run on another machine (GNU parallel over ssh, a
+Kubernetes Job): it needs the course installed and bubblewrap, nothing of the grading folder.
+
+The outputs come from the sandbox and are treated as untrusted data: each record is matched to
+a cell of the job's own notebook by id, rebuilt from an allow-list (:mod:`autograder.safepages`)
+and made consistent with the record's status, so that a test cell scores exactly when its
+tests passed (nbgrader scores a test cell 0 when it has an error output, full marks otherwise).
 """
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Any
+import copy
+from dataclasses import dataclass, field
 
-from jupyter_client.utils import ensure_async
-from nbclient.util import run_sync
-from nbclient.exceptions import DeadKernelError
-from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute
-from traitlets import Integer
+import nbformat
+
+from .plan import Job, is_tests
+from .safepages import safe_outputs
+from .sandbox import Limits, RunResult, run_plan
 
 
-class RobustExecute(Execute):
-    """Execute that restarts a kernel which ignores the timeout interrupt."""
+@dataclass
+class Executed:
+    notebook: nbformat.NotebookNode
+    log: str
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    complete: bool = True  # every cell ran (False: the budget ran out, or the sandbox died)
 
-    stuck_grace = Integer(
-        10, help="Seconds a kernel may take to become responsive after a timeout interrupt before it is restarted."
-    ).tag(config=True)
 
-    async def _kernel_responds(self, within: float) -> bool:
-        assert self.kc is not None
-        msg_id = self.kc.kernel_info()
-        deadline = time.monotonic() + within
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            try:
-                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=remaining))
-            except Exception:  # queue.Empty (sync) or TimeoutError (async)
-                return False
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return True
+def _error(ename: str, message: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
 
-    async def _restart(self) -> None:
-        assert self.km is not None and self.kc is not None
-        await ensure_async(self.km.restart_kernel(now=True))
-        await asyncio.sleep(0.5)
-        await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
-        self.log.info("Kernel restarted and ready")
 
-    async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
-                                 store_history: bool = True) -> Any:
-        """Run one cell under a watchdog: whatever happens inside nbclient, a cell gets at most
-        its timeout, plus the grace period, plus a margin; then the kernel is restarted."""
-        limit = self._get_timeout(cell)
-        if not limit:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        # The margin is short on purpose. Under load, the restart that _async_handle_timeout starts
-        # sometimes stalls in wait_for_ready (seen in the grading tests' logs); cancelling it after
-        # 20 s and restarting afresh is faster than waiting out startup_timeout (measured: a
-        # 60 s margin made each such cell 50 s slower, and the second restart succeeded either way).
-        watchdog = limit + self.stuck_grace + 20
-        try:
-            return await asyncio.wait_for(
-                super().async_execute_cell(cell, cell_index, execution_count, store_history), watchdog)
-        except (asyncio.TimeoutError, DeadKernelError):
-            # nbclient turns the watchdog's cancellation into DeadKernelError too: one case.
-            self.log.error("Cell %s did not finish within %ss, or the kernel died; restarting it",
-                           cell_index, watchdog)
-            await self._restart()
-            cell.setdefault("outputs", []).append(NotebookNode(
-                output_type="error", ename="CellTimeoutError",
-                evalue=f"the cell did not finish (limit {limit} s) and did not stop when interrupted, "
-                       "or the kernel died; the kernel was restarted",
-                traceback=["CellTimeoutError: the cell did not finish and the kernel was restarted"]))
-            return cell
+def fill_notebook(job: Job, result: RunResult, limits: Limits) -> Executed:
+    """The job's notebook with the outputs the sandbox reported, validated cell by cell."""
+    nb = copy.deepcopy(job.notebook)
+    by_id: dict[str, dict] = {}
+    hidden: dict[str, str] = {}
+    for record in result.records:
+        if record.get("type") == "cell" and isinstance(record.get("id"), str) and record["id"] not in by_id:
+            by_id[record["id"]] = record
+        elif record.get("type") == "hidden" and record["id"] not in hidden:
+            hidden[record["id"]] = record["status"]
+    planned = {c["id"] for c in job.plan["setup"]} | {a["id"] for a in job.plan["answers"]} | {
+        t["id"] for t in job.plan["tests"]}
+    notes = list(job.notes)
+    count = 0
+    missing_tests = 0
+    if result.stopped == "budget":
+        why = (f"not run: grading this submission took longer than its budget of {limits.budget:g} s, "
+               "so it was stopped; no points")
+    elif result.stopped == "records":
+        why = "not run: the sandbox sent more output than allowed and was stopped; no points"
+    else:
+        why = "not run: the grading sandbox ended early (its processes were killed); no points"
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = []
+        cell.execution_count = None
+        if cell.get("id") not in planned:
+            continue
+        record = by_id.get(cell.id)
+        if record is None:
+            if is_tests(cell):
+                cell.outputs = [_error("NotRunError", why)]
+                missing_tests += 1
+            continue
+        count += 1
+        cell.execution_count = count
+        outputs = safe_outputs(record.get("outputs"))
+        has_error = any(o.output_type == "error" for o in outputs)
+        if is_tests(cell):
+            if record.get("status") != "ok" and not has_error:
+                outputs.append(_error("TestsFailed", "the tests did not pass"))
+            elif record.get("status") == "ok" and has_error:
+                outputs.append(_error("TestsFailed", "the tests reported an error"))
+            elif record.get("status") == "ok" and record.get("hidden") == "pending":
+                if hidden.get(cell.id) == "passed":
+                    outputs.append(nbformat.v4.new_output("stream", name="stdout", text="hidden tests: passed\n"))
+                else:
+                    outputs.append(_error("HiddenTestsFailed", "hidden tests: failed"))
+        cell.outputs = outputs
+    if missing_tests:
+        notes.append(f"{missing_tests} test cell(s) {why}")
+    timeouts = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                   if o.output_type == "error" and o.ename == "CellTimeoutError")
+    if timeouts:
+        notes.append(f"{timeouts} test cell(s) ran past the {limits.cell_timeout:g} s limit and were stopped")
+    died = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if o.output_type == "error" and o.ename in ("ProcessDiedError", "OutputLimitError"))
+    if died:
+        notes.append(f"{died} test cell(s) stopped: over the memory or output limit, or the process died")
+    if result.survivors:
+        notes.append(f"sandbox processes that would not die: {result.survivors}")
+    log = (f"seconds: {result.seconds:.2f}\nfinished: {result.finished}\nstopped: {result.stopped}\n"
+           f"limits: {result.limits_note}\n--- kernel stderr ---\n{result.log}")
+    return Executed(nb, log, notes, result.seconds, complete=result.finished and not missing_tests)
 
-    # nbclient binds the synchronous wrapper to its own coroutine; rebind it to ours.
-    execute_cell = run_sync(async_execute_cell)
 
-    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> None | dict[str, Any]:
-        reply = await super()._async_handle_timeout(timeout, cell)
-        self.log.warning("Timed out after %ss; interrupted the kernel, checking it responds", timeout)
-        if await self._kernel_responds(self.stuck_grace):
-            self.log.info("The kernel responds after the interrupt")
-            return reply
-        self.log.error("Kernel ignored the interrupt for %ss; restarting it", self.stuck_grace)
-        await self._restart()
-        if reply is not None:
-            content = reply["content"]
-            content["ename"] = "CellTimeoutError"
-            content["evalue"] = (
-                f"the cell ran longer than {timeout} s and ignored the interrupt; the kernel was restarted, "
-                "so the cells after it ran without what earlier cells defined"
-            )
-            content["traceback"] = [f"CellTimeoutError: {content['evalue']}"]
-        return reply
+def execute_job(job: Job, limits: Limits, *, sandboxed: bool = True, quick: bool = True) -> Executed:
+    result = run_plan(job.plan, limits, sandboxed=sandboxed, quick=quick)
+    return fill_notebook(job, result, limits)
+
+
+def run_one(job_path: str, out_path: str, limits: Limits, *, sandboxed: bool = True, quick: bool = True) -> Executed:
+    """``python -m autograder run-one``: read a job notebook, write the executed notebook and a log."""
+    import os
+    from pathlib import Path
+
+    from .plan import job_from_notebook
+
+    nb = nbformat.read(job_path, as_version=4)
+    executed = execute_job(job_from_notebook(nb), limits, sandboxed=sandboxed, quick=quick)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    nbformat.write(executed.notebook, str(tmp))
+    os.replace(tmp, out)
+    log = out.with_suffix(".log")
+    log.write_text(executed.log + ("\n--- notes ---\n" + "\n".join(executed.notes) if executed.notes else ""))
+    return executed

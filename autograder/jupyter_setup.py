@@ -1,8 +1,8 @@
 """Configure the virtual environment's Jupyter (``make setup``): nbgrader's student extensions need
-a course id and an exchange folder they can write to; the kernel is the venv's own ``python3``; and
-the instructor tools (Formgrader, Create Assignment, Courses) are switched off, so any JupyterLab
-started from this environment is a student's. ``make instructor`` turns them back on for its own
-launch (:mod:`autograder.lab`)."""
+a course id and an exchange folder they can write to (its owner only, never world-writable); the
+kernel is the venv's own ``python3``; and the instructor tools (Formgrader, Create Assignment,
+Courses) are switched off, so any JupyterLab started from this environment is a student's.
+``make instructor`` turns them back on for its own launch (:mod:`autograder.lab`)."""
 from __future__ import annotations
 
 import json
@@ -58,7 +58,10 @@ def setup_jupyter(prefix: Path | None = None) -> Path:
     config_dir = Path(sys.prefix if prefix is None else prefix) / "etc" / "jupyter"
     exchange = REPO / ".exchange"
     exchange.mkdir(exist_ok=True)
-    exchange.chmod(0o777)
+    # One user on one machine: only its owner writes here. A world-writable folder inside the
+    # repository would let any local account plant notebooks or files the course later reads; a
+    # shared JupyterHub keeps its exchange elsewhere (README, "On a JupyterHub").
+    exchange.chmod(0o755)
     target = config_dir / "nbgrader_config.py"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(CONFIG.format(exchange=str(exchange)))

@@ -1,10 +1,15 @@
-"""nbgrader settings shared by every course command (release, grade, check).
+"""nbgrader settings shared by every course command (release, grade, check) and by Formgrader.
 
 nbgrader reads ``nbgrader_config.py`` only from the current directory, so the commands in
 ``autograder/`` never rely on that: each run writes a small ``nbgrader_config.py`` into the
 course folder it works in, which loads this file with ``load_subconfig`` and then sets the
 folder-specific paths (root, gradebook). Instructors who run ``nbgrader`` by hand in the
-grading folder (``grading/`` by default, e.g. for formgrader) get the same settings.
+grading folder (``grading/`` by default, e.g. for Formgrader) get the same settings.
+
+Students' code is never executed by nbgrader here: ``python -m autograder grade`` runs each
+submission in a sandbox (autograder/sandbox.py) and has nbgrader only score the results, with
+its own settings (autograder/scoring.py). A hand-run ``nbgrader autograde`` (or Formgrader's
+"autograde" button) is refused, because it would run students' code with your privileges.
 """
 import os
 import sys
@@ -26,36 +31,11 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Grading: one cell may run this long (must exceed the slowest solution cell in quick mode,
-# cold `import torch` included); a cell that ignores the interrupt makes the kernel restart.
-c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
-c.Execute.interrupt_on_timeout = True
-c.Execute.raise_on_iopub_timeout = False
-c.Execute.iopub_timeout = 4
-c.Execute.execute_retries = 0
-c.RobustExecute.stuck_grace = int(os.environ.get("COURSE_STUCK_GRACE", "10"))
-
 # A deleted or edited test cell is restored from the gradebook copy of the source.
 c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 
-from autograder.execute import RobustExecute  # noqa: E402
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties,
-    CheckCellMetadata,
-    IgnorePattern,
-    LimitOutput,
-    SaveAutoGrades,
-)
+from autograder.scoring import UseTheCourseGrader  # noqa: E402
 
-c.Autograde.autograde_preprocessors = [
-    RobustExecute,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    LimitOutput,
-    SaveAutoGrades,
-    AssignLatePenalties,
-    CheckCellMetadata,
-]
+c.Autograde.autograde_preprocessors = [UseTheCourseGrader]

@@ -142,7 +142,10 @@ def run_nbgrader(args: list[str], cwd: Path, *, env: dict[str, str] | None = Non
         except BaseException as exc:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            stdout, stderr = proc.communicate()
+            try:  # a process that left the group could hold the pipes open: do not wait for it forever
+                stdout, stderr = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                stdout, stderr = "", ""
             if isinstance(exc, subprocess.TimeoutExpired):
                 raise subprocess.TimeoutExpired(cmd, exc.timeout, output=stdout, stderr=stderr) from None
             raise

@@ -129,25 +129,32 @@ HIDE_TRACEBACKS = (
     "get_ipython().showtraceback = lambda *args, **kwargs: None\n"
     "get_ipython().showsyntaxerror = lambda *args, **kwargs: None\n"
 )
-INFINITE_LOOP = "while True:  # an infinite loop\n    pass\n"
-SWALLOW_INTERRUPT = (
-    "import time as _time\n"
-    "while True:  # an infinite loop that ignores the grader's interrupt\n"
-    "    try:\n"
-    "        _time.sleep(0.05)\n"
-    "    except KeyboardInterrupt:\n"
+INFINITE_LOOP = "while True:  # an infinite loop at the top level (never runs when grading)\n    pass\n"
+LOOPING_BODY = (
+    "def {name}(*args, **kwargs):\n"
+    "    while True:  # an infinite loop, when the tests call it\n"
     "        pass\n"
+)
+SWALLOW_BODY = (
+    "import time as _time\n\n"
+    "def {name}(*args, **kwargs):\n"
+    "    while True:  # an infinite loop that ignores the grader's interrupt\n"
+    "        try:\n"
+    "            _time.sleep(0.05)\n"
+    "        except KeyboardInterrupt:\n"
+    "            pass\n"
 )
 
 
 def mixed(lesson: str) -> tuple[nbformat.NotebookNode, float]:
     """A student who cheats and stumbles in every way at once; returns the notebook and its fair score.
 
-    * the first answer cell also overrides ``showtraceback`` (hiding every later failure);
+    * the first answer cell also overrides ``showtraceback`` at the top level (which does not run);
     * exercise 1: wrong answer, and its test cell deleted (must be restored: 0 points);
     * exercise 2: delegates to the reference implementation (0 points);
     * exercise 3: wrong answer, and its test cell edited to print "passed" (restored: 0 points);
-    * exercise 4: an infinite loop (cut off: 0 points; the rest still graded);
+    * exercise 4: a top-level infinite loop (never runs), then a function that loops forever when
+      the tests call it (cut off: 0 points; the rest still graded);
     * exercise 5 on: correct, exercise 5's answer cell copied (same ids) right after itself.
     Fair score: the points of exercises 5 and later.
     """
@@ -162,7 +169,7 @@ def mixed(lesson: str) -> tuple[nbformat.NotebookNode, float]:
     nb.cells[_index(nb, e2.answer_id)].source = DELEGATE_BODY.format(name=e2.function, reference=e2.reference)
     nb.cells[_index(nb, e3.answer_id)].source = WRONG_BODY.format(name=e3.function)
     nb.cells[_index(nb, e3.tests_id)].source = 'print("all tests passed")'
-    nb.cells[_index(nb, e4.answer_id)].source = INFINITE_LOOP + "\n" + e4.solution_source
+    nb.cells[_index(nb, e4.answer_id)].source = INFINITE_LOOP + "\n" + LOOPING_BODY.format(name=e4.function)
     i5 = _index(nb, e5.answer_id)
     nb.cells.insert(i5 + 1, copy.deepcopy(nb.cells[i5]))  # same cell id, same nbgrader metadata
     fair = sum(e.points for e in ex[4:])
@@ -170,17 +177,16 @@ def mixed(lesson: str) -> tuple[nbformat.NotebookNode, float]:
 
 
 def swallow(lesson: str) -> tuple[nbformat.NotebookNode, float]:
-    """Exercise 3's answer starts with a loop that swallows KeyboardInterrupt.
+    """Exercise 3's function loops forever and swallows KeyboardInterrupt when the tests call it.
 
-    The kernel must be restarted; the exercises before it keep their points. Later exercises
-    may lose theirs (the restarted kernel lacks earlier definitions), so the fair score is a
-    range: at least exercises 1–2, at most everything but exercise 3.
+    Its tests are stopped (killed, not interrupted) at the time limit; every other exercise is
+    tested in a process of its own, so the fair score is everything but exercise 3.
     """
     ex = exercises(lesson)
     nb = perfect(lesson)
     e3 = ex[2]
-    nb.cells[_index(nb, e3.answer_id)].source = SWALLOW_INTERRUPT + "\n" + e3.solution_source
-    return nb, ex[0].points + ex[1].points
+    nb.cells[_index(nb, e3.answer_id)].source = SWALLOW_BODY.format(name=e3.function)
+    return nb, sum(e.points for e in ex) - e3.points
 
 
 def write(nb: nbformat.NotebookNode, submissions: Path, student: str, lesson: str) -> Path:
@@ -190,3 +196,16 @@ def write(nb: nbformat.NotebookNode, submissions: Path, student: str, lesson: st
     # json, not nbformat.write: nbformat would repair the duplicate ids that are the point here
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False))
     return path
+
+
+def hidden_only_lines(lesson: str) -> set[str]:
+    """Lines (stripped, over 20 characters) found only in the hidden blocks of a lesson's test cells:
+    on a page, any of them means hidden test code was shown."""
+    from autograder.plan import grading_source, split_tests
+
+    solution = load_solution(lesson)
+    shown_anyway = nbformat.writes(grading_source(solution))
+    shown_anyway += "".join(e.solution_source for e in exercises(lesson))
+    hidden = {line.strip() for e in exercises(lesson) for seg in split_tests(cell(solution, e.tests_id).source)
+              if seg.hidden for line in seg.source.splitlines() if len(line.strip()) > 20}
+    return {line for line in hidden if line not in shown_anyway and json.dumps(line)[1:-1] not in shown_anyway}

@@ -29,6 +29,7 @@ from types import ModuleType
 import nbformat
 
 from autograder.cleanrun import clean_answer
+from autograder.plan import setup_cells
 
 MIN_WRONG = 5
 MIN_VISIBLE = 2
@@ -86,14 +87,8 @@ def _exec(source: str, namespace: dict, label: str) -> None:
 
 
 def _setup_sources(nb: nbformat.NotebookNode) -> list[str]:
-    """The lesson's setup: its locked read-only code cells, or else its first code cell (the imports)."""
-    locked = [c.source for c in nb.cells if c.cell_type == "code"
-              and c.get("metadata", {}).get("nbgrader", {}).get("locked")
-              and not c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")]
-    if locked:
-        return locked
-    first = next(c for c in nb.cells if c.cell_type == "code")
-    return [first.source]
+    """The lesson's setup cells, chosen as the grader chooses them (autograder.plan.setup_cells)."""
+    return [c.source for c in setup_cells(nb)]
 
 
 def run_answer(lesson: str, grade_id: str, answer_source: str, *, part: str = "full") -> BaseException | None:

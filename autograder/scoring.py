@@ -1,0 +1,132 @@
+"""Scoring: nbgrader reads the executed grading notebooks into the gradebook; it runs nothing.
+
+One ``nbgrader autograde`` process per lesson writes the gradebook (a single writer), in a
+staging course folder that holds only this run's executed notebooks, and with a configuration
+that neither executes the notebooks nor clears their outputs (clearing would give every test
+cell full marks). nbgrader then scores each test cell from its outputs: 0 with an error output,
+its points otherwise; written answers wait for a manual grade, which regrading keeps. The
+feedback pages are generated in the same folder, from the same (sanitized) notebooks, and the
+results are moved into the grading folder.
+
+The grading folder's own ``nbgrader_config.py`` (which instructors use for Formgrader) refuses
+``nbgrader autograde``: run by hand it would execute students' code outside any sandbox.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .release import run_nbgrader, write_course_config
+
+
+class UseTheCourseGrader(NbGraderPreprocessor):
+    """Stops a hand-run ``nbgrader autograde`` in a grading folder (see the module docstring)."""
+
+    def preprocess(self, nb, resources):  # noqa: ANN001, ANN201
+        raise RuntimeError(
+            "Grade with `python -m autograder grade SUBMISSIONS --out THIS_FOLDER`: it runs every "
+            "submission in a sandbox of its own. `nbgrader autograde` would run students' code "
+            "with your privileges, so this course folder refuses it.")
+
+
+STAGING_CONFIG = '''
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, DeduplicateIds, LimitOutput,
+                                    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+# Score the notebooks the sandboxed grading kernel executed: do not clear their outputs, do not
+# execute them again.
+c.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
+'''
+
+
+def course_config_extra(db: Path) -> str:
+    return (
+        'c.CourseDirectory.source_directory = "source"\n'
+        'c.CourseDirectory.release_directory = "release"\n'
+        f"c.CourseDirectory.db_url = {('sqlite:///' + str(db))!r}\n"
+    )
+
+
+def _replace_dir(src: Path, dest: Path) -> None:
+    """Put ``src`` at ``dest`` (replacing it), in two renames on the same file system."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(src, dest)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def score_lesson(out: Path, lesson: str, notebooks: dict[str, tuple[bytes, str]]) -> dict[str, str]:
+    """Autograde and write feedback for ``notebooks`` (student -> (executed notebook, timestamp)).
+
+    Returns the students whose scoring failed, with the reason; the others are in the gradebook
+    and their files in ``out`` (submitted/, autograded/, feedback/).
+    """
+    failed: dict[str, str] = {}
+    if not notebooks:
+        return failed
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{lesson}-", dir=out))
+    try:
+        write_course_config(staging, extra=course_config_extra(out / "gradebook.db") + STAGING_CONFIG)
+        shutil.copytree(out / "source" / lesson, staging / "source" / lesson)
+        for student, (data, timestamp) in notebooks.items():
+            folder = staging / "submitted" / student / lesson
+            folder.mkdir(parents=True)
+            (folder / f"{lesson}.ipynb").write_bytes(data)
+            (folder / "timestamp.txt").write_text(timestamp)
+        budget = 120 + 5 * len(notebooks)
+        todo = sorted(notebooks)
+        if not _nbgrader_ok(["autograde", lesson, "--force"], staging, budget):
+            todo = []
+            for student in sorted(notebooks):  # isolate the one nbgrader could not read
+                proc = _nbgrader(["autograde", lesson, "--student", student, "--force"], staging, 120)
+                if proc is not None and proc.returncode == 0:
+                    todo.append(student)
+                else:
+                    failed[student] = "nbgrader could not score this notebook: " + _tail(proc)
+        if todo and not _nbgrader_ok(["generate_feedback", lesson, "--force"], staging, budget):
+            for student in todo:
+                proc = _nbgrader(["generate_feedback", lesson, "--student", student, "--force"], staging, 120)
+                if proc is None or proc.returncode != 0:
+                    failed[student] = "nbgrader could not write the feedback page: " + _tail(proc)
+        for student in todo:
+            if student in failed:
+                continue
+            graded = staging / "autograded" / student / lesson
+            page = staging / "feedback" / student / lesson
+            if not (graded / f"{lesson}.ipynb").is_file() or not page.is_dir():
+                failed[student] = "nbgrader wrote no graded notebook or feedback page"
+                continue
+            for kind, src in (("submitted", staging / "submitted" / student / lesson), ("autograded", graded),
+                              ("feedback", page)):
+                _replace_dir(src, out / kind / student / lesson)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return failed
+
+
+def _nbgrader(args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return run_nbgrader(args, cwd=cwd, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _nbgrader_ok(args: list[str], cwd: Path, timeout: float) -> bool:
+    proc = _nbgrader(args, cwd, timeout)
+    return proc is not None and proc.returncode == 0
+
+
+def _tail(proc: subprocess.CompletedProcess[str] | None) -> str:
+    if proc is None:
+        return "nbgrader ran past its time limit"
+    return (proc.stderr or proc.stdout or "")[-1500:]
