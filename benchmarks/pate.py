@@ -22,23 +22,19 @@ cache) and on full MNIST when it is available locally or can be downloaded.
 
 Usage::
 
-    python benchmarks/pate.py                 # both data sets, about 3–5 minutes on 2 cores
-    python benchmarks/pate.py --queries 100 1000
+    python -m benchmarks.pate                 # both data sets, about 3–5 minutes on 2 cores
+    python -m benchmarks.pate --queries 100 1000
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import helpers.data as data  # noqa: E402
-import helpers.pate as P  # noqa: E402
+import helpers.data as data
+import helpers.pate as P
 
 DELTA = 1e-5
 
