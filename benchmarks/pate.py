@@ -100,8 +100,8 @@ def run(name: str, queries: list[int], gammas: list[float], sigmas: list[float])
             print(f"| {q} | LNMax | γ={gamma} | {(lab == yq).mean():.1%} | {dd:.2f} | {di:.2f} | {acc:.1%} | {ts:.1f} |")
         for sigma in sigmas:
             lab = P.gaussian_noisy_argmax(c, sigma=sigma, rng=np.random.default_rng(2))
-            dd, _ = P.gnmax_epsilon(c, sigma=sigma, delta=DELTA, data_dependent=True)
-            di, _ = P.gnmax_epsilon(c, sigma=sigma, delta=DELTA, data_dependent=False)
+            dd, _ = P.gnmax_epsilon(c, sigma=sigma, delta=DELTA, data_dependent=True, conversion="classic")
+            di, _ = P.gnmax_epsilon(c, sigma=sigma, delta=DELTA, data_dependent=False, conversion="classic")
             acc, ts = student(xq, lab, q)
             print(f"| {q} | GNMax | σ={sigma:g} | {(lab == yq).mean():.1%} | {dd:.2f} | {di:.2f} | {acc:.1%} | {ts:.1f} |",
                   flush=True)

@@ -68,7 +68,7 @@ __all__ = [
     "smooth_sensitivity_conditions",
     "SmoothSensitivityRelease",
     "release_epsilon_smooth_sensitivity",
-    "DEFAULT_ORDERS",
+    "GNMAX_ORDERS",
 ]
 
 # The torch half of PATE (teachers and student) lives in helpers.pate_teachers; its names stay reachable
@@ -84,8 +84,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'helpers.pate' has no attribute {name!r}")
 
 
-#: Integer Rényi orders 2..200, the grid the lesson uses for GNMax.
-DEFAULT_ORDERS = np.arange(2, 201, dtype=float)
+#: Integer Rényi orders 2..200: the grid of Papernot et al. (2018)'s GNMax analysis, used by lesson 04.
+#: (The course's general default grid is :data:`helpers.accounting.DEFAULT_ORDERS`, Opacus's; the GNMax
+#: data-dependent bound needs integer orders and reaches its best ε at larger ones.)
+GNMAX_ORDERS = np.arange(2, 201, dtype=float)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -459,7 +461,7 @@ def rdp_gnmax_data_independent(orders: Any, *, sigma: float) -> np.ndarray:
     return orders / sigma**2
 
 
-def rdp_gnmax_data_dependent(counts: Any, *, sigma: float, orders: Any = DEFAULT_ORDERS) -> np.ndarray:
+def rdp_gnmax_data_dependent(counts: Any, *, sigma: float, orders: Any = GNMAX_ORDERS) -> np.ndarray:
     r"""Data-dependent RDP of one GNMax answer from the vote gaps (Papernot et al. 2018, Thm 6 + Prop. 10).
 
     With ``q̃`` from :func:`gnmax_q_bound`, the higher orders ``μ₂ = σ√(ln 1/q̃)``, ``μ₁ = μ₂ + 1``
@@ -492,15 +494,17 @@ def rdp_gnmax_data_dependent(counts: Any, *, sigma: float, orders: Any = DEFAULT
     return rdp_gnmax_from_log_q(gnmax_log_q(arr, sigma=sigma), sigma=sigma, orders=orders)
 
 
-def gnmax_epsilon(counts: Any, *, sigma: float, delta: float, orders: Any = DEFAULT_ORDERS,
-                  data_dependent: bool = True, conversion: str = "classic") -> tuple[float, float]:
+def gnmax_epsilon(counts: Any, *, sigma: float, delta: float, orders: Any = GNMAX_ORDERS,
+                  data_dependent: bool = True, conversion: str = "improved") -> tuple[float, float]:
     r"""(ε, δ) of answering every query in ``counts`` with GNMax: ``(epsilon, best_order)``.
 
     RDP adds up over the queries (Mironov 2017, Prop. 1): data-independently
     ``T α/σ²`` (:func:`rdp_gnmax_data_independent`), or, with ``data_dependent=True``, the sum
     of :func:`rdp_gnmax_data_dependent` over the queries. The total is converted with
-    :func:`helpers.accounting.rdp_to_epsilon` (classic: ``ε = min_α rdp(α) + ln(1/δ)/(α−1)``).
-    Example: ``σ = 40``, 640 queries, ``δ = 1e-5``, orders 2..200 → ε = 4.7026 (α = 6).
+    :func:`helpers.accounting.rdp_to_epsilon`: ``conversion="improved"`` (Balle et al. 2020, the
+    course's default everywhere) or ``"classic"`` (``ε = min_α rdp(α) + ln(1/δ)/(α−1)``, Mironov
+    2017, the conversion of Papernot et al. 2018's tables; lesson 04 uses it to reproduce them).
+    Example: ``σ = 40``, 640 queries, ``δ = 1e-5``, orders 2..200, classic → ε = 4.7026 (α = 6).
 
     Only the data-independent ε may be published as it is. The data-dependent ε depends on the
     private votes, so publishing it leaks; :func:`release_epsilon_smooth_sensitivity` releases
@@ -543,7 +547,7 @@ def _log1mexp_array(x: Any) -> np.ndarray:
     return np.where(x >= 0.0, -np.inf, out)
 
 
-def rdp_gnmax_from_log_q(log_q: Any, *, sigma: float, orders: Any = DEFAULT_ORDERS) -> np.ndarray:
+def rdp_gnmax_from_log_q(log_q: Any, *, sigma: float, orders: Any = GNMAX_ORDERS) -> np.ndarray:
     r"""RDP of a Gaussian noisy argmax (sensitivity √2, noise ``σ``) whose non-plurality answer has
     probability at most ``q = e^{log_q}`` (Papernot et al. 2018, Thm 6 with Prop. 10's orders).
 
@@ -648,7 +652,7 @@ def rdp_threshold_data_independent(orders: Any, *, sigma1: float) -> np.ndarray:
 
 
 def rdp_threshold_data_dependent(counts: Any, *, threshold: float, sigma1: float,
-                                 orders: Any = DEFAULT_ORDERS) -> np.ndarray:
+                                 orders: Any = GNMAX_ORDERS) -> np.ndarray:
     r"""Data-dependent RDP of Confident-GNMax's step 1 (Papernot et al. 2018, Sec. 4.1 and App. B).
 
     Step 1 has two outcomes (answer or not); the less likely one has probability
@@ -676,7 +680,7 @@ def _as_answered(answered: Any, n: int) -> np.ndarray:
 
 
 def confident_gnmax_rdp(counts: Any, answered: Any = None, *, threshold: float, sigma1: float, sigma2: float,
-                        orders: Any = DEFAULT_ORDERS, data_dependent: bool = True) -> np.ndarray:
+                        orders: Any = GNMAX_ORDERS, data_dependent: bool = True) -> np.ndarray:
     r"""Total RDP of Confident-GNMax over the queries in ``counts``.
 
     * ``data_dependent=False``: a worst-case bound, ``n λ/(2σ₁²) + n λ/σ₂²`` for ``n`` queries.
@@ -710,8 +714,8 @@ def confident_gnmax_rdp(counts: Any, answered: Any = None, *, threshold: float, 
 
 
 def confident_gnmax_epsilon(counts: Any, answered: Any = None, *, threshold: float, sigma1: float, sigma2: float,
-                            delta: float, orders: Any = DEFAULT_ORDERS, data_dependent: bool = True,
-                            conversion: str = "classic") -> tuple[float, float]:
+                            delta: float, orders: Any = GNMAX_ORDERS, data_dependent: bool = True,
+                            conversion: str = "improved") -> tuple[float, float]:
     r"""(ε, δ) of Confident-GNMax over the queries in ``counts``: ``(epsilon, best_order)``.
 
     :func:`confident_gnmax_rdp` converted with :func:`helpers.accounting.rdp_to_epsilon`. With

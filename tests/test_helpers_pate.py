@@ -294,7 +294,8 @@ def test_gnmax_rdp_matches_dp_accounting():
         eps, _ = P.gnmax_epsilon(counts, sigma=sigma, delta=1e-5, orders=orders, data_dependent=False,
                                  conversion="improved")
         assert eps == pytest.approx(acc.get_epsilon(1e-5), rel=1e-9)
-        eps_c, _ = P.gnmax_epsilon(counts, sigma=sigma, delta=1e-5, orders=orders, data_dependent=False)
+        eps_c, _ = P.gnmax_epsilon(counts, sigma=sigma, delta=1e-5, orders=orders, data_dependent=False,
+                                   conversion="classic")
         rdp = n_queries * np.array(orders) / sigma**2
         assert eps_c == pytest.approx(min(rdp - math.log(1e-5) / (np.array(orders) - 1)), rel=1e-12)
 
@@ -324,7 +325,7 @@ def test_gnmax_data_dependent_theorem_6():
     np.testing.assert_allclose(weak, orders / sigma**2)
     # never above α/σ², and a larger gap never costs more
     rng = np.random.default_rng(9)
-    all_orders = P.DEFAULT_ORDERS
+    all_orders = P.GNMAX_ORDERS
     for _ in range(30):
         c = rng.integers(0, 250, size=10).astype(float)
         r = P.rdp_gnmax_data_dependent(c, sigma=rng.uniform(5, 60), orders=all_orders)
@@ -710,7 +711,7 @@ def test_confident_gnmax_rdp(ref):
     counts[:5] = rng.multinomial(100, [0.3, 0.3, 0.2, 0.2], size=5)
     kw = dict(threshold=60.0, sigma1=20.0, sigma2=10.0)
     answered = P.confident_gnmax(counts, **kw, rng=np.random.default_rng(6)) >= 0
-    orders = P.DEFAULT_ORDERS
+    orders = P.GNMAX_ORDERS
     # worst case: every query pays the threshold step and GNMax (how many are answered depends on the data)
     np.testing.assert_allclose(P.confident_gnmax_rdp(counts, **kw, orders=orders, data_dependent=False),
                                30 * (orders / (2 * 20.0**2) + orders / 10.0**2), rtol=1e-14)
@@ -722,7 +723,7 @@ def test_confident_gnmax_rdp(ref):
     got = P.confident_gnmax_rdp(counts, answered, **kw, orders=orders)
     np.testing.assert_allclose(got, expected, rtol=1e-11)
     assert (got <= P.confident_gnmax_rdp(counts, **kw, orders=orders, data_dependent=False) + 1e-12).all()
-    eps, order = P.confident_gnmax_epsilon(counts, answered, **kw, delta=1e-5, orders=orders)
+    eps, order = P.confident_gnmax_epsilon(counts, answered, **kw, delta=1e-5, orders=orders, conversion="classic")
     assert (eps, order) == pytest.approx(ref.core.compute_eps_from_delta(orders, expected, 1e-5), rel=1e-11)
     with pytest.raises(ValueError, match="answered"):
         P.confident_gnmax_rdp(counts, answered.astype(int), **kw)
