@@ -8,10 +8,12 @@ num_queries)`` votes :func:`helpers.pate.vote_counts` counts. The privacy analys
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from . import training
 from ._validation import check_positive, check_positive_int, to_numpy
@@ -20,6 +22,8 @@ from .models import BatchedMLP
 from .partitions import key_partition
 
 __all__ = ["train_teachers", "train_student", "predict", "accuracy"]
+
+_PADDING = -100  # target of a padded place in a teacher's minibatch (cross_entropy's ignore_index)
 
 
 def _features(x: Any) -> torch.Tensor:
@@ -84,7 +88,7 @@ def train_teachers(x: Any, y: Any, num_teachers: int, *, teacher_of: Any | None 
     generator, seed
         ``torch.Generator`` for initialisation and shuffling (default: one seeded with ``seed``).
     progress
-        Show a ``tqdm.auto`` bar over epochs.
+        Show a ``tqdm.auto`` bar over the steps (:func:`helpers.training.fit`'s).
     num_threads
         Torch CPU threads to use while training (restored afterwards); default: unchanged.
         Tiny models (the student) train faster on 1 thread: thread synchronisation costs more
@@ -96,8 +100,6 @@ def train_teachers(x: Any, y: Any, num_teachers: int, *, teacher_of: Any | None 
         A batched model: ``model(x)`` maps ``(batch, 784)`` to logits ``(num_teachers, batch, K)``;
         use :func:`predict` for labels.
     """
-    from tqdm.auto import tqdm
-
     feats = _features(x)
     labels = np.asarray(to_numpy(y))
     if labels.ndim != 1 or len(labels) != feats.shape[0]:
@@ -129,8 +131,9 @@ def train_teachers(x: Any, y: Any, num_teachers: int, *, teacher_of: Any | None 
     if num_threads is not None:
         torch.set_num_threads(check_positive_int(num_threads, "num_threads"))
     try:
-        _train_loop(model, opt, xs, ys, torch.from_numpy(sizes), k, batch_size, generator,
-                    tqdm(range(epochs), desc=f"training {num_teachers} models", disable=not progress, leave=False))
+        steps, batches = _shard_batches(xs, ys, torch.from_numpy(sizes), batch_size, generator)
+        training.fit(model, epochs=epochs, lr=lr, optimizer=opt, loss_fn=_teachers_loss, batches=batches,
+                     steps_per_epoch=steps, progress=progress, desc=f"training {num_teachers} models")
     finally:
         torch.set_num_threads(previous_threads)
     model.eval()
@@ -154,8 +157,24 @@ def _padded_shards(teacher_of: Any, num_teachers: int, n: int) -> tuple[np.ndarr
     return order[starts[:, None] + pos].astype(np.int64), sizes.astype(np.int64)
 
 
-def _train_loop(model: Any, opt: Any, xs: Any, ys: Any, sizes: Any, k: int, batch_size: int, generator: Any,
-                epoch_iter: Any) -> None:
+def _teachers_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Sum over teachers of each teacher's mean cross-entropy; targets ``-100`` (padding) are left out.
+
+    ``logits (T, B, K)``, ``targets (T, B)``. Each teacher's term depends only on its own weights,
+    so the gradient of the sum gives every teacher exactly its own gradient.
+    """
+    k = logits.shape[-1]
+    ce = F.cross_entropy(logits.reshape(-1, k), targets.reshape(-1), reduction="none",
+                         ignore_index=_PADDING).reshape(targets.shape)
+    valid = targets != _PADDING
+    return ((ce * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1)).sum()
+
+
+def _shard_batches(xs: torch.Tensor, ys: torch.Tensor, sizes: torch.Tensor, batch_size: int,
+                   generator: torch.Generator) -> tuple[int, Callable[[int], Iterator[tuple[torch.Tensor, torch.Tensor]]]]:
+    """``(steps per epoch, batches)`` for :func:`helpers.training.fit`: every epoch shuffles each teacher's
+    own shard (one ``torch.rand`` per epoch) and cuts it into ``steps`` nearly equal minibatches; minibatch
+    ``s`` of all teachers is one ``(T, B, d)`` tensor, the places of teachers with fewer examples padded."""
     num_models, width = ys.shape
     rows = torch.arange(num_models)[:, None]
     steps = -(-width // batch_size)  # ceil: the largest shard in minibatches of at most batch_size
@@ -164,20 +183,17 @@ def _train_loop(model: Any, opt: Any, xs: Any, ys: Any, sizes: Any, k: int, batc
     counts = bounds[:, 1:] - bounds[:, :-1]  # (T, steps), each at most batch_size
     cols = torch.arange(int(counts.max()))
     padding = torch.arange(width)[None, :] >= sizes[:, None]
-    for _ in epoch_iter:
+
+    def batches(_epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         keys = torch.rand(num_models, width, generator=generator) + padding  # a shuffle of the real examples first
         order = torch.argsort(keys, dim=1)
         for s in range(steps):
             pos = bounds[:, s, None] + cols[None, :]
             valid = cols[None, :] < counts[:, s, None]
             idx = order[rows, torch.minimum(pos, sizes[:, None] - 1)]
-            logits = model(xs[rows, idx])
-            ce = torch.nn.functional.cross_entropy(logits.reshape(-1, k), ys[rows, idx].reshape(-1),
-                                                   reduction="none").reshape(num_models, -1)
-            loss = ((ce * valid).sum(dim=1) / counts[:, s].clamp(min=1)).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            yield xs[rows, idx], torch.where(valid, ys[rows, idx], _PADDING)
+
+    return steps, batches
 
 
 def predict(model: Any, x: Any, *, batch_size: int = 2048) -> np.ndarray:

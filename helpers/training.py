@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,11 +146,11 @@ def _optimizer(model: nn.Module, optimizer: Any, lr: float, momentum: float) -> 
 
 def fit(
     model: nn.Module,
-    x: Any,
-    y: Any,
+    x: Any = None,
+    y: Any = None,
     *,
     epochs: int,
-    batch_size: int,
+    batch_size: int | None = None,
     lr: float,
     optimizer: str | torch.optim.Optimizer = "sgd",
     momentum: float = 0.0,
@@ -163,12 +163,14 @@ def fit(
     delta: float | None = None,
     callback: Callable[[int, History], bool | None] | None = None,
     desc: str | None = None,
+    batches: Callable[[int], Iterable[tuple[Any, Any]]] | None = None,
 ) -> History:
     """Train ``model`` on ``(x, y)``: the course's one training loop, non-private or DP-SGD.
 
     Without ``engine``: every epoch shuffles the examples (``torch.randperm(n, generator=generator)``),
     cuts them into batches of ``batch_size`` and takes one optimizer step per batch on
-    ``loss_fn(model(x_b), y_b)``. Not private.
+    ``loss_fn(model(x_b), y_b)``. Not private. With ``batches`` instead of ``x, y`` the caller
+    chooses the minibatches (PATE's teachers: one minibatch of every teacher's own shard per step).
 
     With ``engine`` (a :class:`helpers.dp_engine.DPSGD` on this model): every epoch draws
     ``steps_per_epoch`` Poisson batches at rate ``q = batch_size / n``
@@ -185,7 +187,7 @@ def fit(
     x, y
         Training inputs and targets (tensors or numpy arrays; integer labels become ``long``).
     epochs, batch_size, lr
-        Epochs, (expected) batch size, learning rate.
+        Epochs, (expected) batch size (required unless ``batches``), learning rate.
     optimizer
         ``"sgd"`` (with ``momentum``), ``"adam"``, or an optimizer over the model's parameters.
         With an engine that already has an optimizer, that one is used.
@@ -204,6 +206,10 @@ def fit(
         Private training only: Poisson batches per epoch (default ``ceil(n / batch_size)``).
     delta
         δ at which to record ε after each epoch (private training only).
+    batches
+        Non-private training only: ``batches(epoch)`` (1-based) yields the epoch's ``(x_b, y_b)``
+        pairs, replacing ``x``, ``y``, ``batch_size`` and the shuffle; ``steps_per_epoch`` then only
+        sizes the progress bar.
     callback
         ``callback(epoch, history)`` after each epoch (1-based); returning True stops training
         (``history.stopped_early``). Stopping by looking at the model does not change what the
@@ -226,13 +232,23 @@ def fit(
 
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    xt = _as_inputs(model, x)
-    yt = _as_labels(y, xt.shape[0])
-    n = xt.shape[0]
     epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    if batch_size > n:
-        raise ValueError(f"batch_size must be <= the number of training examples ({n}), got {batch_size}")
+    if batches is not None:
+        if x is not None or y is not None or batch_size is not None or engine is not None:
+            raise ValueError("batches replaces x, y and batch_size, and is for non-private training (no engine)")
+        if not callable(batches):
+            raise ValueError("batches must be a function epoch -> iterable of (x_batch, y_batch)")
+    else:
+        if x is None or y is None:
+            raise ValueError("fit needs the training data x and y (or batches)")
+        xt = _as_inputs(model, x)
+        yt = _as_labels(y, xt.shape[0])
+        n = xt.shape[0]
+        if batch_size is None:
+            raise ValueError("batch_size is required (the expected batch size with an engine)")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if batch_size > n:
+            raise ValueError(f"batch_size must be <= the number of training examples ({n}), got {batch_size}")
     lr = check_positive(lr, "lr")
     momentum = check_probability(momentum, "momentum", open_high=True)
     check_generator(generator)
@@ -245,11 +261,14 @@ def fit(
         eval_y = _as_labels(eval_data[1], eval_x.shape[0])
 
     if engine is None:
-        if steps_per_epoch is not None:
-            raise ValueError("steps_per_epoch is for private training (an engine's Poisson batches)")
+        if steps_per_epoch is not None and batches is None:
+            raise ValueError("steps_per_epoch is for private training (an engine's Poisson batches) or with batches")
         loss_fn = F.cross_entropy if loss_fn is None else loss_fn
         opt = _optimizer(model, optimizer, lr, momentum)
-        per_epoch = math.ceil(n / batch_size)
+        if batches is None:
+            per_epoch = math.ceil(n / batch_size)
+        else:
+            per_epoch = None if steps_per_epoch is None else check_positive_int(steps_per_epoch, "steps_per_epoch")
     else:
         if getattr(engine, "model", None) is not model:
             raise ValueError("engine must be a DP-SGD engine built on this model (engine.model is not model)")
@@ -268,19 +287,21 @@ def fit(
             steps_per_epoch, "steps_per_epoch")
 
     history = History()
-    total = epochs * per_epoch
+    total = None if per_epoch is None else epochs * per_epoch
     bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
     model.train()
     try:
         for epoch in range(1, epochs + 1):
             losses = []
             if engine is None:
-                for idx in torch.randperm(n, generator=generator).split(batch_size):
+                pairs = batches(epoch) if batches is not None else (
+                    (xt[idx], yt[idx]) for idx in torch.randperm(n, generator=generator).split(batch_size))
+                for xb, yb in pairs:
                     opt.zero_grad()
-                    loss = loss_fn(model(xt[idx]), yt[idx])
+                    loss = loss_fn(model(xb), yb)
                     loss.backward()
                     opt.step()
-                    losses.append(float(loss))
+                    losses.append(float(loss.detach()))
                     history.steps += 1
                     bar.update(1)
             else:
@@ -305,7 +326,7 @@ def fit(
                 history.stopped_early = True
                 break
         if history.stopped_early:  # a finished bar, not a red one stuck part-way (tqdm's notebook bar marks n < total)
-            bar.set_description(f"{desc or 'training'} stopped early after {history.steps} of {total} steps")
+            bar.set_description(f"{desc or 'training'} stopped early after {history.steps} of {total or '?'} steps")
             bar.total = bar.n
             bar.refresh()
     finally:

@@ -166,6 +166,7 @@ def test_engine_accounts_changing_sample_rates():
 @pytest.mark.parametrize("kwargs", [
     dict(epochs=0), dict(batch_size=0), dict(batch_size=10_000), dict(lr=0.0), dict(optimizer="rmsprop"),
     dict(momentum=1.0), dict(steps_per_epoch=3), dict(eval_data=(1, 2, 3)), dict(generator=np.random.default_rng()),
+    dict(batch_size=None), dict(batches=lambda epoch: iter(())),
 ])
 def test_fit_rejects_bad_arguments(kwargs):
     x, y = _toy(50)
@@ -218,3 +219,19 @@ def test_load_image_data_falls_back_offline_and_says_so(monkeypatch, tmp_path):
     assert d.x_test.shape == (1000, 1, 28, 28) and d.y_test.shape == (1000,)
     with pytest.raises(ValueError):
         data.load_image_data(prefer="cifar")
+
+
+def test_fit_with_caller_chosen_batches():
+    x, y = (torch.as_tensor(a) for a in _toy(64))
+    seen = []
+
+    def batches(epoch):
+        seen.append(epoch)
+        for i in range(0, 64, 16):
+            yield x[i:i + 16], y[i:i + 16]
+
+    m = nn.Sequential(nn.Linear(5, 2))
+    h = training.fit(m, epochs=2, lr=0.1, batches=batches, steps_per_epoch=4, progress=False)
+    assert seen == [1, 2] and h.steps == 8 and len(h.train_loss) == 2
+    with pytest.raises(ValueError, match="batches"):
+        training.fit(m, epochs=1, lr=0.1, batches=batches, engine=DPSGD(m, max_norm=1.0, noise_multiplier=1.0))
