@@ -30,6 +30,7 @@ __all__ = [
     "CONVERSIONS",
     "check_conversion",
     "check_value",
+    "as_labels",
 ]
 
 # The two neighbouring relations the course uses: remove-one (unbounded DP) and replace-one (bounded DP).
@@ -202,3 +203,25 @@ def check_value(value: Any, name: str = "value") -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite (no NaN or infinity), got {value!r}")
     return arr
+
+
+def as_labels(values: Any, name: str = "labels", *, ndim: int = 1, shape: str | None = None) -> np.ndarray:
+    """Class labels as an ``int64`` array of ``ndim`` dimensions: integers >= 0 (integer-valued floats too).
+
+    ``shape`` names the expected shape in the error message (default "a non-empty {ndim}-D array").
+    """
+    arr = np.asarray(to_numpy(values))
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have shape {shape or f'of a {ndim}-D array'}, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinity; it must hold integer labels")
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError(f"{name} must hold integer labels, got non-integer values")
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integer labels, got dtype {arr.dtype}")
+    if (arr < 0).any():
+        raise ValueError(f"{name} must hold labels >= 0, got {int(arr.min())}")
+    return arr.astype(np.int64)

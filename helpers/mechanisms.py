@@ -30,7 +30,6 @@ calibration and optimal denoising.* ICML 2018 (Thm 8 and Algorithm 1).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np

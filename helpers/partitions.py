@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_rng, check_positive, check_positive_int
+from ._validation import as_labels, as_rng, check_positive, check_positive_int
 
 __all__ = [
     "HASH_PRIME",
@@ -46,14 +46,7 @@ def _check_n(n: Any) -> int:
 
 
 def _labels(labels: Any) -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"labels must be a non-empty 1-D array, got shape {arr.shape}")
-    if arr.dtype.kind not in "iub":
-        raise ValueError(f"labels must hold integers, got dtype {arr.dtype}")
-    if (arr < 0).any():
-        raise ValueError(f"labels must be >= 0, got {int(arr.min())}")
-    return arr.astype(np.int64)
+    return as_labels(labels, "labels", ndim=1)
 
 
 def _check_parts(num_parts: Any, n: int) -> int:
@@ -104,12 +97,7 @@ def shard_partition(labels: Any, *, num_parts: int, shards_per_part: int = 2,
     num_parts, shards_per_part
         Number of parts and shards per part (``num_parts × shards_per_part <= n``).
     rng
-        Numpy generator (``None``: a fresh unseeded one).
-
-    Returns
-    -------
-    list of numpy.ndarray
-        ``num_parts`` sorted ``int64`` index arrays, disjoint, covering ``range(n)``.
+        Numpy generator, as for :func:`iid_partition`; the return value is as there too.
 
     References
     ----------

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from ._validation import as_rng, check_conversion, check_delta, check_orders, check_positive, check_positive_int, to_numpy
+from ._validation import (as_labels, as_rng, check_conversion, check_delta, check_orders, check_positive,
+                          check_positive_int)
 from .accounting import rdp_to_epsilon
 from .partitions import HASH_PRIME, key_partition
 
@@ -94,21 +95,7 @@ GNMAX_ORDERS = np.arange(2, 201, dtype=float)
 
 
 def _as_preds(teacher_preds: Any, name: str = "teacher_preds") -> np.ndarray:
-    arr = np.asarray(to_numpy(teacher_preds))
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (num_teachers, num_queries), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or infinity; it must hold integer labels")
-        if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(f"{name} must hold integer labels, got non-integer values")
-    elif arr.dtype.kind not in "iub":
-        raise ValueError(f"{name} must hold integer labels, got dtype {arr.dtype}")
-    if (arr < 0).any():
-        raise ValueError(f"{name} must hold labels >= 0, got {int(arr.min())}")
-    return arr.astype(np.int64)
+    return as_labels(teacher_preds, name, ndim=2, shape="(num_teachers, num_queries)")
 
 
 def _as_counts(counts: Any, name: str = "counts", *, ndim: tuple[int, ...] = (1, 2)) -> np.ndarray:

@@ -333,20 +333,8 @@ def threshold_sensitivity(*, neighbours: str = "remove") -> float:
     empirical (local) sensitivity is 0, which is why the empirical value "flips" between 0 and 1
     from one database to the next, while the global sensitivity is 1 under both relations.
 
-    Parameters
-    ----------
-    neighbours
-        ``"remove"`` or ``"replace"``.
-
-    Returns
-    -------
-    float
-        ``1.0``.
-
-    Raises
-    ------
-    ValueError
-        If ``neighbours`` is not ``"remove"`` or ``"replace"``.
+    The bound is a count's (a 0/1 answer moves by at most one): parameters, return value and
+    errors as :func:`count_sensitivity`, which computes it.
     """
     return count_sensitivity(neighbours=neighbours)  # a 0/1 answer: the same bound as a count
 

@@ -12,13 +12,9 @@ from torch import nn
 
 from helpers import accounting, data, dpsgd, models, training
 from helpers.dp_engine import DPSGD
+from test_helpers_dpsgd import _toy  # the same toy classification data
 
 
-def _toy(n=400, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 5)).astype(np.float32)
-    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64)
-    return x, y
 
 
 # ----------------------------------------------------------------------------- models
