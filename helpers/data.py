@@ -70,6 +70,7 @@ __all__ = [
     "ImageData",
     "normalize_images",
     "load_image_data",
+    "FASHION_MNIST_CLASSES",
 ]
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -512,13 +513,15 @@ def load_digits(*, test_fraction: float = 0.2) -> Arrays:
 @dataclass(frozen=True)
 class ImageData:
     """What :func:`load_image_data` returns: float32 images ``(N, 1, H, W)`` normalised by
-    :func:`normalize_images`, ``int64`` labels, and the name of the data set they came from."""
+    :func:`normalize_images`, ``int64`` labels, the name of the data set they came from and the
+    names of its classes."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     name: str
+    classes: tuple[str, ...] = tuple(str(d) for d in range(10))
 
 
 def normalize_images(x: Any, *, mean: float = 0.5, std: float = 0.5) -> np.ndarray:
@@ -559,15 +562,20 @@ def normalize_images(x: Any, *, mean: float = 0.5, std: float = 0.5) -> np.ndarr
     return out
 
 
+#: Fashion-MNIST's ten classes, in label order (Xiao, Rasul & Vollgraf 2017).
+FASHION_MNIST_CLASSES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
+
+
 def load_image_data(*, prefer: str = "fashion_mnist", data_dir: str | os.PathLike[str] | None = None,
-                    download: bool = True) -> ImageData:
+                    download: bool = True, mean: float = 0.5, std: float = 0.5) -> ImageData:
     """Images for a training lesson: Fashion-MNIST if available, else MNIST, else the MNIST sample.
 
     ``prefer="fashion_mnist"`` tries :func:`load_fashion_mnist` and, when it is unavailable,
     falls back to :func:`load_mnist` with a ``UserWarning`` that says so (offline without a local
     copy, that is the 5,000-image sample, announced by a second warning). ``prefer="mnist"``
     loads MNIST. Images come back as float32 ``(N, 1, 28, 28)`` through :func:`normalize_images`
-    (data-independent constants: no privacy cost), labels as ``int64``.
+    with ``mean``, ``std`` (default [-1, 1]; ``mean=0, std=1`` gives [0, 1]; data-independent
+    constants: no privacy cost), labels as ``int64``.
     """
     if prefer not in ("fashion_mnist", "mnist"):
         raise ValueError(f"prefer must be 'fashion_mnist' or 'mnist', got {prefer!r}")
@@ -584,5 +592,6 @@ def load_image_data(*, prefer: str = "fashion_mnist", data_dir: str | os.PathLik
     (x_tr, y_tr), (x_te, y_te) = arrays
     if len(x_tr) < 60_000 and name == "MNIST":
         name = "MNIST sample"
-    return ImageData(normalize_images(x_tr)[:, None], y_tr.astype(np.int64), normalize_images(x_te)[:, None],
-                     y_te.astype(np.int64), name)
+    classes = FASHION_MNIST_CLASSES if name == "Fashion-MNIST" else tuple(str(d) for d in range(10))
+    return ImageData(normalize_images(x_tr, mean=mean, std=std)[:, None], y_tr.astype(np.int64),
+                     normalize_images(x_te, mean=mean, std=std)[:, None], y_te.astype(np.int64), name, classes)

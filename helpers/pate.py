@@ -47,6 +47,7 @@ __all__ = [
     "data_independent_epsilon",
     "compute_q_noisy_max",
     "log_moment_bound",
+    "lnmax_epsilon",
     "perform_analysis",
     "gnmax_q_bound",
     "gnmax_log_q",
@@ -328,38 +329,29 @@ def log_moment_bound(q: Any, l: float, *, gamma: float) -> Any:  # noqa: E741
     return float(out[0]) if q_arr.ndim == 0 else out
 
 
-def perform_analysis(teacher_preds: Any, indices: Any, noise_eps: float, delta: float = 1e-5, moments: int = 8,
-                     beta: float = 0.09) -> tuple[float, float]:
+def lnmax_epsilon(teacher_preds: Any, labels: Any, *, gamma: float, delta: float,
+                  moments: int = 8) -> tuple[float, float]:
     r"""Privacy of LNMax-labelled queries by the moments accountant: ``(data_dep_eps, data_ind_eps)``.
 
-    The same signature and return order as the PySyft 0.2 function used by the Udacity
-    *Secure and Private AI* course (``syft.frameworks.torch.dp.pate``), with its bugs fixed:
-    the vote histogram of query ``i`` is built from column ``i`` with ``np.bincount`` and
-    **every** query is analysed (the legacy loop ``for i in indices: counts_mat[i]`` used each
-    released *label* as a query index, so it analysed queries 0..9 over and over), and the
-    data-dependent bound uses Theorem 3's condition on ``q``.
-
-    * data-independent: :func:`data_independent_epsilon` (``T`` queries, each ``2γ``-DP);
+    * data-independent: :func:`data_independent_epsilon` (``T`` queries, each ``2γ``-DP, add/remove
+      one training example): a guarantee that may be published;
     * data-dependent: ``min_l (Σ_i α_i(l) + ln(1/δ))/l`` with ``α_i(l)`` from
-      :func:`log_moment_bound` and ``q_i`` from :func:`compute_q_noisy_max` (Papernot et al. 2017, Sec. 3).
+      :func:`log_moment_bound` and ``q_i`` from :func:`compute_q_noisy_max` (Papernot et al. 2017,
+      Sec. 3): computed from the private votes, so it may not be published as it is.
 
     Parameters
     ----------
     teacher_preds
         Teachers' labels, shape ``(num_teachers, num_queries)``.
-    indices
+    labels
         The released (noisy) labels, shape ``(num_queries,)``; checked against the label range
         (the bound itself depends only on the votes).
-    noise_eps
+    gamma
         ``γ``, the inverse scale of the Laplace noise used to release them.
     delta
         Target δ.
     moments
         Log-moment orders ``l = 1..moments`` to optimise over.
-    beta
-        Unused: validated and kept only so that calls written for the legacy signature still run.
-        This function does not release the data-dependent ε privately; only the data-independent
-        value may be published. (For GNMax, :func:`release_epsilon_smooth_sensitivity` does.)
 
     Returns
     -------
@@ -367,18 +359,17 @@ def perform_analysis(teacher_preds: Any, indices: Any, noise_eps: float, delta: 
         ``(data_dependent_epsilon, data_independent_epsilon)``; the first is never larger.
     """
     preds = _as_preds(teacher_preds)
-    idx = np.asarray(indices)
+    idx = np.asarray(labels)
     if idx.ndim != 1 or idx.shape[0] != preds.shape[1]:
-        raise ValueError(f"indices must have shape (num_queries,) = ({preds.shape[1]},), got shape {idx.shape}")
+        raise ValueError(f"labels must have shape (num_queries,) = ({preds.shape[1]},), got shape {idx.shape}")
     if idx.dtype.kind not in "iu" and not (idx.dtype.kind == "f" and np.isfinite(idx).all()
                                            and np.array_equal(idx, np.round(idx))):
-        raise ValueError(f"indices must hold integer labels, got dtype {idx.dtype}")
-    noise_eps = check_positive(noise_eps, "noise_eps")
+        raise ValueError(f"labels must hold integer labels, got dtype {idx.dtype}")
+    noise_eps = check_positive(gamma, "gamma")
     delta = check_delta(delta)
     moments = check_positive_int(moments, "moments")
-    check_positive(beta, "beta")
     if (idx < 0).any():
-        raise ValueError(f"indices must hold labels >= 0, got {int(idx.min())}")
+        raise ValueError(f"labels must hold labels >= 0, got {int(idx.min())}")
     num_classes = int(max(preds.max(), idx.max())) + 1
     num_classes = max(num_classes, 2)
     counts = vote_counts(preds, num_classes=num_classes)
@@ -388,6 +379,32 @@ def perform_analysis(teacher_preds: Any, indices: Any, noise_eps: float, delta: 
     data_dep = _moments_epsilon(total, ls, delta)
     data_ind = data_independent_epsilon(preds.shape[1], gamma=noise_eps, delta=delta, moments=moments)
     return data_dep, data_ind
+
+
+
+
+def perform_analysis(teacher_preds: Any, indices: Any, noise_eps: float, delta: float = 1e-5, moments: int = 8,
+                     beta: float = 0.09) -> tuple[float, float]:
+    r"""Privacy of LNMax-labelled queries, with the legacy PySyft signature: :func:`lnmax_epsilon`.
+
+    The same signature and return order as the PySyft 0.2 function used by the Udacity
+    *Secure and Private AI* course (``syft.frameworks.torch.dp.pate``), with its bugs fixed:
+    the vote histogram of query ``i`` is built from column ``i`` with ``np.bincount`` and
+    **every** query is analysed (the legacy loop ``for i in indices: counts_mat[i]`` used each
+    released *label* as a query index, so it analysed queries 0..9 over and over), and the
+    data-dependent bound uses Theorem 3's condition on ``q``.
+
+    Parameters and return value as :func:`lnmax_epsilon` (the keyword-only version the course
+    uses elsewhere), with ``indices`` = ``labels`` and ``noise_eps`` = ``gamma``. ``beta`` is unused:
+    validated and kept only so that calls written for the legacy signature still run. This function
+    does not release the data-dependent ε privately; only the data-independent value may be
+    published. (For GNMax, :func:`release_epsilon_smooth_sensitivity` does.)
+    """
+    check_positive(beta, "beta")
+    try:
+        return lnmax_epsilon(teacher_preds, indices, gamma=noise_eps, delta=delta, moments=moments)
+    except ValueError as exc:  # name the legacy parameters in the message
+        raise ValueError(str(exc).replace("labels must", "indices must").replace("gamma", "noise_eps")) from None
 
 
 # ----------------------------------------------------------------------------- GNMax and Rényi DP (2018)

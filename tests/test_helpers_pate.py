@@ -792,3 +792,13 @@ def test_release_epsilon_smooth_sensitivity_statistics_and_errors():
     uneven[0, 0] += 1
     with pytest.raises(ValueError, match="same number of teachers"):
         P.release_epsilon_smooth_sensitivity(uneven, **kw, rng=0)
+
+
+def test_lnmax_epsilon_is_perform_analysis_with_keyword_only_privacy_parameters():
+    preds = np.random.default_rng(0).integers(0, 3, size=(50, 40))
+    labels = P.vote_counts(preds, num_classes=3).argmax(axis=1)
+    assert P.lnmax_epsilon(preds, labels, gamma=0.1, delta=1e-5) == P.perform_analysis(preds, labels, 0.1, delta=1e-5)
+    with pytest.raises(TypeError):
+        P.lnmax_epsilon(preds, labels, 0.1, 1e-5)  # privacy parameters are keyword-only
+    with pytest.raises(ValueError, match="noise_eps"):
+        P.perform_analysis(preds, labels, -1.0)  # the legacy wrapper names its own parameters
