@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from . import training
+from ._torchutils import check_generator
 from ._validation import check_positive, check_positive_int, to_numpy
 from .data import normalize_images
 from .models import BatchedMLP
@@ -117,7 +118,7 @@ def train_teachers(x: Any, y: Any, num_teachers: int, *, teacher_of: Any | None 
     if teacher_of is None:
         teacher_of = key_partition(np.arange(len(labels)), num_parts=num_teachers, rng=seed)
     index, sizes = _padded_shards(teacher_of, num_teachers, len(labels))
-    if generator is None:
+    if check_generator(generator) is None:
         generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
 
     model = BatchedMLP(num_teachers, feats.shape[1], hidden, k, generator=generator)
@@ -206,19 +207,21 @@ def predict(model: Any, x: Any, *, batch_size: int = 2048) -> np.ndarray:
 
 
 def train_student(x: Any, y: Any, *, hidden: int = 128, epochs: int = 60, batch_size: int = 64, lr: float = 1e-3,
-                  num_classes: int | None = None, seed: int | None = 0, progress: bool = False,
-                  num_threads: int | None = 1) -> Any:
+                  num_classes: int | None = None, generator: torch.Generator | None = None, seed: int | None = 0,
+                  progress: bool = False, num_threads: int | None = 1) -> Any:
     """Train the student: one MLP on public images ``x`` labelled by the aggregator (``y``).
 
     A single-model :func:`train_teachers` (same architecture and optimiser). The student sees
     only public data and the noisy labels, so by post-processing it inherits their (ε, δ).
+    ``generator`` (``torch.Generator``) draws the initial weights and the shuffles; without one,
+    a generator seeded with ``seed`` (the older, shorter spelling).
     """
     n = len(np.asarray(y))
     if n == 0:
         raise ValueError("y must not be empty")
     return train_teachers(x, y, 1, teacher_of=np.zeros(n, dtype=np.int64), hidden=hidden, epochs=epochs,
-                          batch_size=batch_size, lr=lr, num_classes=num_classes, seed=seed, progress=progress,
-                          num_threads=num_threads)
+                          batch_size=batch_size, lr=lr, num_classes=num_classes, generator=generator, seed=seed,
+                          progress=progress, num_threads=num_threads)
 
 
 def accuracy(model: Any, x: Any, y: Any) -> Any:
