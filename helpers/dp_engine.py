@@ -19,6 +19,7 @@ sampling). q may change between steps (DP-FedAvg with changing participation): s
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -537,7 +538,7 @@ class DPSGD:
         """
         if sample_rate is not None:
             sample_rate = check_probability(sample_rate, "sample_rate", open_low=True)
-            if self.sample_rate is not None and sample_rate != self.sample_rate:
+            if self.sample_rate is not None and not math.isclose(sample_rate, self.sample_rate, rel_tol=1e-12):
                 raise ValueError(f"sample_rate={sample_rate} differs from the engine's sample_rate={self.sample_rate}; "
                                  "the engine accounts with its own")
         acc = self.accountant
