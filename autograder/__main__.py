@@ -22,9 +22,10 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
 def _limits(args: argparse.Namespace):  # noqa: ANN202
     import os
 
+    from .paths import DEFAULT_CELL_TIMEOUT
     from .sandbox import GiB, MiB, Limits
 
-    timeout = args.timeout if args.timeout is not None else float(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
+    timeout = args.timeout if args.timeout is not None else float(os.environ.get("COURSE_CELL_TIMEOUT", str(DEFAULT_CELL_TIMEOUT)))
     return Limits(memory=int(args.memory * GiB), pids=args.pids, file_size=int(args.file_size * MiB),
                   stop_output=int(args.max_output * MiB), cell_timeout=timeout, budget=args.budget,
                   cpu_time=args.cpu_time)

@@ -64,7 +64,7 @@ import nbformat
 from . import plan as P
 from . import sandbox
 from .execute import Executed, execute_job, fill_notebook
-from .paths import SOLUTIONS, all_lessons, resolve_lessons
+from .paths import COURSE_ID, SOLUTIONS, all_lessons, resolve_lessons
 from .release import run_nbgrader, write_course_config
 from .safepages import sanitize_notebook
 from .scoring import course_config_extra, score_lesson
@@ -357,7 +357,7 @@ def write_problem_feedback(out: Path, result: Result) -> None:
 def _gradebook(out: Path):  # noqa: ANN202
     from nbgrader.api import Gradebook
 
-    return Gradebook(f"sqlite:///{out / 'gradebook.db'}", course_id="ppml-course")
+    return Gradebook(f"sqlite:///{out / 'gradebook.db'}", course_id=COURSE_ID)
 
 
 def scores_from_gradebook(out: Path) -> dict[tuple[str, str], tuple[float, float, float]]:

@@ -21,7 +21,9 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if os.path.dirname(_here) not in sys.path:
     sys.path.insert(0, os.path.dirname(_here))
 
-c.CourseDirectory.course_id = "ppml-course"
+from autograder.paths import COURSE_ID  # noqa: E402
+
+c.CourseDirectory.course_id = COURSE_ID
 # Instructors edit solutions/; students get lessons/ (both committed).
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "lessons"

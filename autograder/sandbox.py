@@ -51,6 +51,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .paths import DEFAULT_CELL_TIMEOUT
+
 RUNNER = Path(__file__).resolve().parent / "runner.py"
 SANDBOX_RUNNER = "/opt/grader/runner.py"
 SANDBOX_HOME = "/home/student"
@@ -67,7 +69,7 @@ class Limits:
     pids: int = 256
     file_size: int = 64 * MiB
     tmp_size: int = 256 * MiB
-    cell_timeout: float = 120.0
+    cell_timeout: float = float(DEFAULT_CELL_TIMEOUT)
     budget: float = 600.0
     cpu_time: int | None = None  # default: the budget
     keep_output: int = 64 * 1024
