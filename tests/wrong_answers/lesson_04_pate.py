@@ -90,6 +90,16 @@ def assign_teachers(keys, *, num_teachers, rng):
 ''')),
     ],
     "vote-counts": [
+        Wrong("one-hot rows np.eye(K)[preds], checking only labels >= K: a label -1 counts as class K-1", visible=True,
+              message="expected it to raise", source='''
+def vote_counts(teacher_preds, *, num_classes):
+    preds = np.asarray(teacher_preds)
+    if preds.ndim != 2:
+        raise ValueError("teacher_preds must be 2-D")
+    if preds.max() >= num_classes:
+        raise ValueError("label out of range")
+    return np.eye(num_classes, dtype=np.int64)[preds].sum(axis=0)
+'''),
         Wrong("counts per teacher (rows) instead of per query (columns)", visible=True, message="returned", source='''
 def vote_counts(teacher_preds, *, num_classes):
     preds = np.asarray(teacher_preds)
@@ -360,6 +370,15 @@ def data_independent_epsilon(num_queries, *, gamma, delta, moments=8):
     preds = np.zeros((2, num_queries), dtype=int)
     return float(H.pate.perform_analysis(preds, preds[0], gamma, delta=delta, moments=moments)[1])
 '''),
+        Wrong("validates delta but not gamma (the text asks for both): gamma = 0 returns a number", visible=True,
+              message="expected", source='''
+def data_independent_epsilon(num_queries, *, gamma, delta, moments=8):
+    if not 0 < delta < 1:
+        raise ValueError("delta must be in (0, 1)")
+    ls = np.arange(1, moments + 1)
+    alphas = np.minimum(2 * gamma ** 2 * ls * (ls + 1), 2 * gamma * ls)
+    return float(np.min((num_queries * alphas + np.log(1 / delta)) / ls))
+'''),
         Wrong("uses the moment order l = moments only (no minimum)", source='''
 def data_independent_epsilon(num_queries, *, gamma, delta, moments=8):
     if not 0 < delta < 1 or not gamma > 0:
@@ -369,6 +388,16 @@ def data_independent_epsilon(num_queries, *, gamma, delta, moments=8):
 '''),
     ],
     "gnmax-q": [
+        Wrong("K = the number of classes that received a vote: the cap is too low when a class has no vote",
+              visible=True, message="gnmax_q_bound([5, 5, 0], sigma=50)", source='''
+def gnmax_q_bound(counts, *, sigma):
+    if not sigma > 0:
+        raise ValueError("sigma must be > 0")
+    counts = np.asarray(counts, dtype=float)
+    top = np.argmax(counts)
+    q = np.sum(0.5 * special.erfc((counts[top] - np.delete(counts, top)) / (2 * sigma)))
+    return float(min(q, 1 - 1 / np.count_nonzero(counts)))
+'''),
         Wrong("erfc(gap / sigma): forgets that two noisy counts differ by N(0, 2 sigma^2)", visible=True,
               message="returned", source='''
 def gnmax_q_bound(counts, *, sigma):
@@ -504,6 +533,13 @@ def laplace_noisy_argmax(counts, *, gamma, rng):
 '''),
     ],
     "log-moment": [
+        Right("vectorised with np.minimum, validating l and gamma as the text says", '''
+def data_independent_log_moment(l, *, gamma):
+    if not (gamma > 0 and l > 0):
+        raise ValueError("l and gamma must be > 0")
+    eps0 = 2 * gamma
+    return float(np.minimum(0.5 * eps0 ** 2 * l * (l + 1), eps0 * l))
+'''),
         Right("the two terms written out with gamma", '''
 def data_independent_log_moment(l, *, gamma):
     if gamma <= 0:
@@ -514,6 +550,16 @@ def data_independent_log_moment(l, *, gamma):
 '''),
     ],
     "independent-epsilon": [
+        Right("fully vectorised over the orders, validating delta and gamma as the text says", '''
+def data_independent_epsilon(num_queries, *, gamma, delta, moments=8):
+    if not (0 < delta < 1):
+        raise ValueError("delta must be in (0, 1)")
+    if gamma <= 0:
+        raise ValueError("gamma must be > 0")
+    ls = np.arange(1, moments + 1, dtype=float)
+    alphas = np.minimum(2 * gamma ** 2 * ls * (ls + 1), 2 * gamma * ls)
+    return float(np.min((num_queries * alphas + np.log(1 / delta)) / ls))
+'''),
         Right("calls the course's version of Exercise 4, vectorised over l", '''
 def data_independent_epsilon(num_queries, *, gamma, delta, moments=8):
     if not 0 < delta < 1:
@@ -524,6 +570,16 @@ def data_independent_epsilon(num_queries, *, gamma, delta, moments=8):
 '''),
     ],
     "gnmax-q": [
+        Right("vectorised with math.erfc through np.vectorize, sigma validated first", '''
+def gnmax_q_bound(counts, *, sigma):
+    if sigma <= 0:
+        raise ValueError("sigma must be > 0")
+    counts = np.asarray(counts, dtype=float)
+    top = int(np.argmax(counts))
+    gaps = counts[top] - np.delete(counts, top)
+    q = float(np.sum(0.5 * np.vectorize(math.erfc)(gaps / (2 * sigma))))
+    return min(q, 1.0 - 1.0 / counts.size)
+'''),
         Right("a loop with scipy.stats.norm.sf of the gap over sqrt(2) sigma", '''
 def gnmax_q_bound(counts, *, sigma):
     from scipy import stats

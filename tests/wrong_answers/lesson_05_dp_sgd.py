@@ -259,6 +259,14 @@ NOISE = {
                 return {n: g + torch.randn(g.shape, generator=generator, dtype=g.dtype) * noise_multiplier * max_norm
                         for n, g in summed.items()}
         '''),
+        Wrong("generator=None replaced by a fixed seed of its own: the same noise on every call", visible=True,
+              message="exactly the same noise", source=f'''
+            def add_noise(summed, *, noise_multiplier, max_norm, generator=None):{_CHECKS}
+                if generator is None:
+                    generator = torch.Generator().manual_seed(0)
+                return {{n: g + torch.randn(g.shape, generator=generator, dtype=g.dtype) * noise_multiplier * max_norm
+                        for n, g in summed.items()}}
+        '''),
         Wrong("rejects noise_multiplier = 0 (the text asks to reject < 0 only)", visible=True, message="raised ValueError",
               source='''
             def add_noise(summed, *, noise_multiplier, max_norm, generator=None):
@@ -281,6 +289,20 @@ def _step(body: str) -> str:
 
 STEP = {
     "dp-sgd-step": [
+        Wrong("generator=None replaced by a fixed seed of its own: every step's noise is predictable", visible=True,
+              message="exactly the same noisy gradient", source=_step('''
+            if generator is None:
+                generator = torch.Generator().manual_seed(0)
+            clipped = H.dpsgd.clip_gradients(H.dpsgd.per_sample_gradients(model, loss_fn, x, y), max_norm=max_norm)
+            noisy = H.dpsgd.add_noise({n: g.sum(0) for n, g in clipped.items()}, noise_multiplier=noise_multiplier,
+                                      max_norm=max_norm, generator=generator)
+            averaged = {n: g / expected_batch_size for n, g in noisy.items()}
+            for n, p in model.named_parameters():
+                if p.requires_grad:
+                    p.grad = averaged[n].clone()
+            optimizer.step()
+            return averaged
+        ''')),
         Wrong("divides by the realised batch size len(x): the size of a Poisson batch depends on the data",
               visible=True, message="differ", source=_step('''
             clipped = H.dpsgd.clip_gradients(H.dpsgd.per_sample_gradients(model, loss_fn, x, y), max_norm=max_norm)
@@ -415,6 +437,20 @@ def _rdp(body: str) -> str:
 
 RDP = {
     "rdp-step": [
+        Wrong("math.log(q) and math.log1p(-q) term by term: at q = 1 (the text's check) math.log1p(-1) raises",
+              visible=True, message="raised ValueError", source='''
+            def rdp_subsampled_gaussian(*, noise_multiplier, sample_rate, orders):
+                import math
+                from scipy.special import logsumexp
+                q, s = sample_rate, noise_multiplier
+                out = []
+                for a in orders:
+                    a = int(a)
+                    terms = [math.lgamma(a + 1) - math.lgamma(k + 1) - math.lgamma(a - k + 1) + k * math.log(q)
+                             + (a - k) * math.log1p(-q) + (k * k - k) / (2 * s * s) for k in range(a + 1)]
+                    out.append(logsumexp(terms) / (a - 1))
+                return np.array(out)
+        '''),
         Wrong("no log space: exp((k²-k)/(2σ²)) overflows to inf at large orders", visible=True, message="differ",
               source='''
             def rdp_subsampled_gaussian(*, noise_multiplier, sample_rate, orders):
@@ -645,6 +681,24 @@ CALIBRATE = {
             def noise_multiplier(*, target_epsilon, delta, sample_rate, steps, conversion="improved", tol=1e-3):
                 return H.accounting.noise_multiplier(target_epsilon=target_epsilon, delta=delta, sample_rate=sample_rate,
                                                      steps=steps, conversion=conversion, tol=tol)
+        '''),
+        Wrong("bisection that stops when |ε(mid) − target| < tol and returns mid (can spend more than the target)",
+              source=_CAL_HEAD + '''
+            lo, hi = 0.01, 100.0
+            while True:
+                mid = (lo + hi) / 2
+                spent = eps(mid)
+                if abs(spent - target_epsilon) < tol:
+                    return mid
+                if spent > target_epsilon:
+                    lo = mid
+                else:
+                    hi = mid
+        '''),
+        Wrong("scipy's brentq on ε(σ) − target with xtol=tol: the root from either side (can overspend)",
+              source=_CAL_HEAD + '''
+            from scipy.optimize import brentq
+            return brentq(lambda s: eps(s) - target_epsilon, 0.05, 100.0, xtol=tol)
         '''),
         Wrong("a linear search in steps of 0.01 (up to 0.01 above the smallest σ, whatever tol says)",
               source=_CAL_HEAD + '''
