@@ -21,11 +21,13 @@ module                      concept                                             
 ``helpers.pate``            PATE aggregation and its privacy analysis              04
 ``helpers.accounting``      RDP of the subsampled Gaussian, (ε, δ) conversion      05
 ``helpers.dpsgd``           per-sample gradients, clipping, DP-SGD (torch)         05
+``helpers.remote``          remote data science with syft: the owner's harness     08
 ==========================  =====================================================  ======
 
 The numpy-only modules are imported eagerly and their public names re-exported here
 (``H.laplace_scale``). Modules that need torch are imported on first use
-(``H.dpsgd``, ``H.train_private``) so that Part I lessons start fast.
+(``H.dpsgd``, ``H.train_private``) so that Part I lessons start fast; so is ``H.remote``
+(it imports syft only when a session starts).
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ from . import accounting  # noqa: F401  (generic names such as `epsilon`: use H.
 __version__ = "0.1.0"
 
 # Modules (and names inside them) that import torch: loaded on first attribute access.
-_LAZY_MODULES = ("data", "pate", "dpsgd")
+_LAZY_MODULES = ("data", "pate", "dpsgd", "remote")
 _LAZY_NAMES = {
     "train_private": "dpsgd",
 }
