@@ -349,13 +349,15 @@ class Decision:
     scientist: str
     approved: bool
     reasons: list[str] = field(default_factory=list)
-    epsilon: float = 0.0
-    delta: float = 0.0
+    epsilon: float | None = None  # the (ε, δ) charged for a declared query; None for a script: no guarantee
+    delta: float | None = None
 
     def __str__(self) -> str:
-        if self.approved:
-            return f"{self.job} from {self.scientist}: released (epsilon={self.epsilon:g}, delta={self.delta:g})"
-        return f"{self.job} from {self.scientist}: refused ({'; '.join(self.reasons)})"
+        if not self.approved:
+            return f"{self.job} from {self.scientist}: refused ({'; '.join(self.reasons)})"
+        if self.epsilon is None:
+            return f"{self.job} from {self.scientist}: released its declared output (a script: no DP guarantee)"
+        return f"{self.job} from {self.scientist}: released (epsilon={self.epsilon:g}, delta={self.delta:g})"
 
 
 class Owner:
