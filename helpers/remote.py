@@ -491,7 +491,7 @@ class Owner:
         installed); stdout and stderr go to :attr:`logs`, never to the scientist; the process group
         is killed after ``timeout`` seconds. Only ``outputs/<output>`` is deposited, and, with
         ``scan``, only if :func:`find_leaks` finds no private value in it. No DP guarantee: the
-        output is whatever the script computed.
+        output is whatever the script computed, and even a refusal by the scan depends on the data.
         """
         if dataset not in self._private:
             raise ValueError(f"no published dataset {dataset!r}")
