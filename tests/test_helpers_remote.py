@@ -243,3 +243,25 @@ def test_bad_budget_is_refused_before_syft_starts():
     with pytest.raises(ValueError):
         with R.remote_session(epsilon_budget=0):
             pass
+
+
+def test_lesson_08_worked_examples():
+    """The numbers lesson 08's exercise texts quote."""
+    mock = R.make_mock({"age": (18.0, 90.0)}, n=3, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(mock["age"], [63.86, 37.42, 20.95], atol=0.005)
+    decl = R.declare("mean", "age", lower=18, upper=90, epsilon=1.0)
+    # clamp 95 -> 90: mean 50, Δ = 72/3 = 24, ε = 1: 50 + Lap(24)
+    assert R.run_query({"age": np.array([20.0, 95.0, 40.0])}, decl, rng=np.random.default_rng(0)) == pytest.approx(
+        50 + np.random.default_rng(0).laplace(0.0, 24.0))
+    assert f"{R.run_query({'age': np.array([20.0, 95.0, 40.0])}, decl, rng=np.random.default_rng(0)):.2f}" == "57.68"
+    assert R.find_leaks("rows: 7, -3.5, 4.2e1", np.array([70, 7, 3.5, 42])) == [7.0, 42.0]
+    ledger = {"ana": [(0.25, 0.0)]}
+    kw = dict(epsilon_budget=1.0, delta_budget=1e-6)
+    assert R.charge(ledger, "ana", epsilon=0.75, delta=0.0, **kw)
+    assert not R.charge(ledger, "ana", epsilon=0.125, delta=0.0, **kw)
+    assert ledger["ana"] == [(0.25, 0.0), (0.75, 0.0)]
+    assert R.charge(ledger, "ben", epsilon=0.5, delta=0.0, **kw)
+    assert R.review({"query": "mean", "column": "age", "lower": 18, "upper": 90, "epsilon": 0.5, "delta": 0},
+                    columns=["age"]) == []
+    # the notebook's noise scale for the released mean age: b = (72/n)/0.5 = 144/n
+    assert H.laplace_scale(sensitivity=72 / 1000, epsilon=0.5) == pytest.approx(144 / 1000)
