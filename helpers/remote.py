@@ -43,6 +43,7 @@ B. Balle, Y.-X. Wang. *Improving the Gaussian mechanism for differential privacy
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
@@ -608,7 +609,8 @@ def remote_session(*, epsilon_budget: float = 1.0, delta_budget: float = 1e-6,
     Uses ``SyftRDSClient.pair_with_mock_drive_service_connection`` of syft-rds 0.6.1 (a test helper:
     the transport is an in-memory stand-in for Google Drive, so nothing touches the network).
     Each scientist's budget is ``(epsilon_budget, delta_budget)`` under sequential composition.
-    On exit the folder and everything in it are deleted.
+    On exit the folder and everything in it are deleted (at interpreter exit if the session was never
+    closed, and by the next session if its process was killed).
 
     Raises
     ------
@@ -619,7 +621,9 @@ def remote_session(*, epsilon_budget: float = 1.0, delta_budget: float = 1e-6,
     """
     BudgetAccountant(epsilon_budget, delta_budget)  # validate before anything is created
     syft, client_cls = _import_syft()
-    folder = Path(tempfile.mkdtemp(prefix="ppml-remote-"))
+    _remove_stale_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # a kernel shut down mid-session
     clients: list[Any] = []
     try:
         with _quiet(verbose):
@@ -635,6 +639,23 @@ def remote_session(*, epsilon_budget: float = 1.0, delta_budget: float = 1e-6,
         for client in clients:
             _shutdown(client)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_PREFIX = "ppml-remote-"
+
+
+def _remove_stale_folders() -> None:
+    """Delete the folders of sessions whose process died without closing them (a killed kernel)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = path.name[len(_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:  # alive, someone else's
+            pass
 
 
 def _shutdown(client: Any) -> None:

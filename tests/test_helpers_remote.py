@@ -265,3 +265,17 @@ def test_lesson_08_worked_examples():
                     columns=["age"]) == []
     # the notebook's noise scale for the released mean age: b = (72/n)/0.5 = 144/n
     assert H.laplace_scale(sensitivity=72 / 1000, epsilon=0.5) == pytest.approx(144 / 1000)
+
+
+@needs_syft
+def test_a_killed_sessions_folder_is_removed_by_the_next_session():
+    import subprocess
+    import tempfile
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that no longer runs
+    stale = Path(tempfile.mkdtemp(prefix=f"ppml-remote-{dead.pid}-"))
+    (stale / "owner").mkdir()
+    with R.remote_session() as s:
+        assert s.folder.name.startswith(f"ppml-remote-{os.getpid()}-")
+    assert not stale.exists()
