@@ -17,8 +17,8 @@ BIN    := $(VENV)/bin
 # on the course machines; on a laptop without CUDA a CPU build saves gigabytes:
 #   make lab TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
-# Every extra of pyproject.toml the lessons need (torch, federated), Jupyter + nbgrader, pytest.
-EXTRAS := torch,federated,course,dev
+# Every extra of pyproject.toml the lessons need (torch, federated, remote), Jupyter + nbgrader, pytest.
+EXTRAS := torch,federated,remote,course,dev
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check
 # Extra arguments for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port=8890"
 LAB_ARGS ?=
