@@ -21,6 +21,8 @@ module                      concept                                             
 ``helpers.pate``            PATE aggregation and its privacy analysis              04
 ``helpers.accounting``      RDP of the subsampled Gaussian, (ε, δ) conversion      05
 ``helpers.dpsgd``           per-sample gradients, clipping, DP-SGD (torch)         05
+``helpers.federated``       FedAvg, DP-FedAvg (user-level), pairwise masks         06
+``helpers.flower``          FedAvg on Flower's deployment engine (processes)       06
 ==========================  =====================================================  ======
 
 The numpy-only modules are imported eagerly and their public names re-exported here
@@ -43,11 +45,12 @@ from .mechanisms import *  # noqa: F401,F403
 from .composition import *  # noqa: F401,F403
 from . import accounting  # noqa: F401  (generic names such as `epsilon`: use H.accounting.epsilon)
 from . import partitions  # noqa: F401  (H.partitions.iid_partition, ...)
+from . import federated  # noqa: F401  (H.federated.fedavg, ...; NumPy at import, torch on first use)
 
 __version__ = "0.1.0"
 
 # Modules (and names inside them) that import torch: loaded on first attribute access.
-_LAZY_MODULES = ("data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training")
+_LAZY_MODULES = ("data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training", "flower")
 _LAZY_NAMES = {
     "train_private": "training",
 }
