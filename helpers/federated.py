@@ -269,7 +269,8 @@ def fedavg(
     ``default_rng([seed, t])``); each runs :func:`client_update` from the global weights with a
     generator seeded by :func:`client_seed` ``(seed, t, k)``; the server replaces the global weights
     by :func:`weighted_average` of the returned weights, weighted by the clients' sizes.
-    ``batch_size=None`` means the whole client dataset (B = ∞).
+    ``batch_size=None`` means the whole client dataset (B = ∞); a client with fewer than B examples
+    takes one batch of all of them.
 
     No privacy guarantee: data stays on the clients, but the server sees every client's weights.
 
@@ -309,7 +310,7 @@ def fedavg(
 
             x, y = tensors[k]
             gen = torch.Generator().manual_seed(client_seed(seed, t, int(k)))
-            w, n = client_update(work, weights, x, y, epochs=epochs, batch_size=batch_size or len(x), lr=lr,
+            w, n = client_update(work, weights, x, y, epochs=epochs, batch_size=min(batch_size or len(x), len(x)), lr=lr,
                                  generator=gen)
             new.append(w)
             sizes.append(n)
@@ -469,7 +470,8 @@ def dp_fedavg(
         for k in chosen:
             x, y = tensors[k]
             gen = torch.Generator().manual_seed(client_seed(seed, t, int(k)))
-            w, _ = client_update(work, weights, x, y, epochs=epochs, batch_size=batch_size, lr=lr, generator=gen)
+            w, _ = client_update(work, weights, x, y, epochs=epochs, batch_size=min(batch_size, len(x)), lr=lr,
+                                 generator=gen)
             clipped.append(clip_update({n: w[n].astype(np.float64) - weights[n] for n in weights}, clip_norm=clip_norm))
         noisy = _noisy_mean(clipped, weights, clip_norm, sigma, q * len(clients), rng)
         weights = {n: (weights[n] + server_lr * noisy[n]).astype(np.float32) for n in weights}
