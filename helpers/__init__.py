@@ -45,12 +45,11 @@ from .mechanisms import *  # noqa: F401,F403
 from .composition import *  # noqa: F401,F403
 from . import accounting  # noqa: F401  (generic names such as `epsilon`: use H.accounting.epsilon)
 from . import partitions  # noqa: F401  (H.partitions.iid_partition, ...)
-from . import federated  # noqa: F401  (H.federated.fedavg, ...; NumPy at import, torch on first use)
 
 __version__ = "0.1.0"
 
 # Modules (and names inside them) that import torch: loaded on first attribute access.
-_LAZY_MODULES = ("data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training", "flower")
+_LAZY_MODULES = ("data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training", "federated", "flower")
 _LAZY_NAMES = {
     "train_private": "training",
 }
