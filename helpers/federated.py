@@ -441,7 +441,8 @@ def dp_fedavg(
     (clip to S, one draw of :math:`\mathcal N(0,\sigma^2S^2)` on the sum, divide by qK), noise
     included even in a round where nobody was sampled.
 
-    Guarantee: (ε, δ)-DP with ε = :func:`dp_fedavg_epsilon` (stored in the result) with respect to
+    Guarantee: (ε, δ)-DP with ε = :func:`dp_fedavg_epsilon` (stored in the result; ``inf`` for
+    ``noise_multiplier=0``, which only clips) with respect to
     adding or removing one client's entire dataset, for the sequence of global models. The server is
     trusted: it sees each Δ_k before clipping. Local training itself is not private.
     """
@@ -480,7 +481,9 @@ def dp_fedavg(
             result.accuracy.append(_evaluate(work, weights, eval_data))
     result.weights = weights
     result.seconds = time.perf_counter() - start
-    result.epsilon = dp_fedavg_epsilon(noise_multiplier=sigma, sample_rate=q, rounds=rounds, delta=delta)
+    # σ = 0 (clipping only) releases the clipped sum exactly: no finite ε
+    result.epsilon = (dp_fedavg_epsilon(noise_multiplier=sigma, sample_rate=q, rounds=rounds, delta=delta)
+                      if sigma > 0 else math.inf)
     return result
 
 
