@@ -180,6 +180,9 @@ def test_dp_fedavg_runs_and_reports_epsilon():
                         epochs=1, batch_size=4, lr=0.1, seed=1)
     assert res.epsilon == fed.dp_fedavg_epsilon(noise_multiplier=1.0, sample_rate=0.5, rounds=3, delta=1e-3)
     assert len(res.selected) == 3
+    clip_only = fed.dp_fedavg(model, clients, rounds=1, sample_rate=0.5, clip_norm=0.1, noise_multiplier=0.0, delta=1e-3,
+                              epochs=1, batch_size=4, lr=0.1, seed=1)
+    assert clip_only.epsilon == math.inf  # no noise: no finite epsilon
     with pytest.raises(ValueError):
         fed.dp_fedavg(model, clients, rounds=1, sample_rate=0.0, clip_norm=0.1, noise_multiplier=1.0, delta=1e-3,
                       epochs=1, batch_size=4, lr=0.1)
