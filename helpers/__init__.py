@@ -27,7 +27,8 @@ from . import partitions  # noqa: F401  (H.partitions.iid_partition, ...)
 __version__ = "0.1.0"
 
 # Modules (and names inside them) that import torch: loaded on first attribute access.
-_LAZY_MODULES = ("data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training", "remote")
+_LAZY_MODULES = ("data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training", "federated",
+                 "flower", "remote")
 _LAZY_NAMES = {
     "train_private": "training",
 }
