@@ -228,8 +228,6 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    from .dpsgd import poisson_batches
-
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     epochs = check_positive_int(epochs, "epochs")
@@ -305,6 +303,9 @@ def fit(
                     history.steps += 1
                     bar.update(1)
             else:
+                # Only private fits need the lesson-05 module.
+                from .dpsgd import poisson_batches
+
                 for idx in poisson_batches(n, sample_rate=q, steps=per_epoch, generator=generator):
                     loss = engine.step(xt[idx], yt[idx])
                     if not math.isnan(loss):
