@@ -21,6 +21,8 @@ module                      concept                                             
 ``helpers.pate``            PATE aggregation and its privacy analysis              04
 ``helpers.accounting``      RDP of the subsampled Gaussian, (ε, δ) conversion      05
 ``helpers.dpsgd``           per-sample gradients, clipping, DP-SGD (torch)         05
+``helpers.audit``           ROC/AUC, empirical ε lower bounds, one-run audits      07
+``helpers.attacks``         membership inference, inversion, gradient leakage      07
 ==========================  =====================================================  ======
 
 The numpy-only modules are imported eagerly and their public names re-exported here
@@ -42,11 +44,12 @@ from .randomized_response import *  # noqa: F401,F403
 from .mechanisms import *  # noqa: F401,F403
 from .composition import *  # noqa: F401,F403
 from . import accounting  # noqa: F401  (generic names such as `epsilon`: use H.accounting.epsilon)
+from . import audit  # noqa: F401  (generic names such as `auc`: use H.audit.auc)
 
 __version__ = "0.1.0"
 
 # Modules (and names inside them) that import torch: loaded on first attribute access.
-_LAZY_MODULES = ("data", "pate", "dpsgd")
+_LAZY_MODULES = ("data", "pate", "dpsgd", "attacks")
 _LAZY_NAMES = {
     "train_private": "dpsgd",
 }
