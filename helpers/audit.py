@@ -33,6 +33,7 @@ __all__ = [
     "roc_curve",
     "auc",
     "tpr_at_fpr",
+    "roc_summary",
     "clopper_pearson",
     "epsilon_lower_bound",
     "epsilon_lower_bound_from_scores",
@@ -101,6 +102,11 @@ def tpr_at_fpr(member_scores: Any, nonmember_scores: Any, *, fpr: float) -> floa
     target = check_probability(fpr, "fpr")
     f, t, _ = roc_curve(member_scores, nonmember_scores)
     return float(t[f <= target + 1e-12].max())
+
+
+def roc_summary(member_scores: Any, nonmember_scores: Any, *, fpr: float) -> tuple[float, float]:
+    """``(AUC, TPR at FPR <= fpr)`` of a membership attack's scores: :func:`auc` and :func:`tpr_at_fpr`."""
+    return auc(member_scores, nonmember_scores), tpr_at_fpr(member_scores, nonmember_scores, fpr=fpr)
 
 
 def clopper_pearson(successes: int, trials: int, *, alpha: float = 0.05) -> tuple[float, float]:
