@@ -44,14 +44,15 @@ from .randomized_response import *  # noqa: F401,F403
 from .mechanisms import *  # noqa: F401,F403
 from .composition import *  # noqa: F401,F403
 from . import accounting  # noqa: F401  (generic names such as `epsilon`: use H.accounting.epsilon)
+from . import partitions  # noqa: F401  (H.partitions.iid_partition, ...)
 from . import audit  # noqa: F401  (generic names such as `auc`: use H.audit.auc)
 
 __version__ = "0.1.0"
 
 # Modules (and names inside them) that import torch: loaded on first attribute access.
-_LAZY_MODULES = ("data", "pate", "dpsgd", "attacks")
+_LAZY_MODULES = ("data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training", "attacks")
 _LAZY_NAMES = {
-    "train_private": "dpsgd",
+    "train_private": "training",
 }
 
 

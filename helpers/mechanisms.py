@@ -45,6 +45,7 @@ from ._validation import (
     check_neighbours,
     check_positive,
     check_sensitivity,
+    check_value,
 )
 from .sensitivity import sum_sensitivity
 
@@ -67,13 +68,6 @@ Neighbours = Literal["replace", "remove"]
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def _check_value(value: Any, name: str = "value") -> np.ndarray:
-    arr = np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) else value.astype(float)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite (no NaN or infinity), got {value!r}")
-    return arr
 
 
 def _add_noise(arr: np.ndarray, noise: np.ndarray, scalar: bool) -> float | np.ndarray:
@@ -149,7 +143,7 @@ def laplace_mechanism(value: float | np.ndarray, *, sensitivity: float, epsilon:
     Dwork & Roth (2014), Thm 3.6.
     """
     b = laplace_scale(sensitivity=sensitivity, epsilon=epsilon)
-    arr = _check_value(value)
+    arr = check_value(value)
     gen = as_rng(rng)
     noise = gen.laplace(0.0, b, size=arr.shape)
     return _add_noise(arr, noise, arr.ndim == 0)
@@ -384,7 +378,7 @@ def gaussian_mechanism(value: float | np.ndarray, *, sensitivity: float, epsilon
         sigma = gaussian_sigma_classic(sensitivity=sensitivity, epsilon=epsilon, delta=delta)
     else:
         raise ValueError(f"calibration must be 'analytic' or 'classic', got {calibration!r}")
-    arr = _check_value(value)
+    arr = check_value(value)
     gen = as_rng(rng)
     noise = gen.normal(0.0, sigma, size=arr.shape)
     return _add_noise(arr, noise, arr.ndim == 0)

@@ -362,9 +362,10 @@ def test_gnmax_epsilon_data_dependent_is_smaller_when_teachers_agree():
 
 def test_batched_loss_gives_each_teacher_its_own_gradient():
     import torch
+    from helpers.models import BatchedMLP
 
     torch.manual_seed(0)
-    model = P._make_batched_mlp(3, 6, 5, 4, torch.Generator().manual_seed(1))
+    model = BatchedMLP(3, 6, 5, 4, generator=torch.Generator().manual_seed(1))
     x = torch.randn(3, 8, 6)
     y = torch.randint(0, 4, (3, 8))
     loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, 4), y.reshape(-1)) * 3
@@ -408,8 +409,10 @@ def test_train_teachers_learns_on_digits():
 
 
 def test_padded_shards_hold_each_teachers_examples():
+    import helpers.pate_teachers as PT
+
     owner = np.array([2, 0, 2, 1, 2, 0])
-    index, sizes = P._padded_shards(owner, 3, 6)
+    index, sizes = PT._padded_shards(owner, 3, 6)
     np.testing.assert_array_equal(sizes, [2, 1, 3])
     assert index.shape == (3, 3)
     for t in range(3):
@@ -422,6 +425,7 @@ def test_adding_one_example_changes_one_teacher_only(batch_size):
     """The privacy unit end to end: add one private example; with key-based shards, every teacher but
     the one that receives it trains exactly as before (full-shard steps and minibatches alike)."""
     import torch
+    import helpers.pate_teachers as PT
 
     from helpers.data import load_digits
 
@@ -435,7 +439,7 @@ def test_adding_one_example_changes_one_teacher_only(batch_size):
     sizes = np.bincount(base, minlength=5)
     if batch_size < sizes.max():  # keep the number of minibatches per epoch the same in both runs
         assert -(-sizes.max() // batch_size) == -(-np.bincount(plus, minlength=5).max() // batch_size)
-    queries = P._features(xt[:200])
+    queries = PT._features(xt[:200])
     model_before = P.train_teachers(x[:399], y[:399], 5, teacher_of=base, **kwargs)
     model_after = P.train_teachers(x, y, 5, teacher_of=plus, **kwargs)
     with torch.no_grad():
