@@ -347,8 +347,9 @@ def shared_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, max_n
     """The gradient a client would share for the batch ``(x, y)`` (mean cross-entropy).
 
     With ``max_norm`` = C: the DP-SGD release for a batch of one example, ``clip_C(g) + N(0, σ²C²I)``
-    (σ = ``noise_multiplier``): (ε, δ)-DP with respect to replacing that example, by the Gaussian
-    mechanism (ℓ2 sensitivity 2C under replacement; C under add/remove). Needs ``x`` of one example then.
+    (σ = ``noise_multiplier``): a Gaussian mechanism of ℓ2 sensitivity C with respect to adding or
+    removing that example (2C for replacing it), so its (ε, δ) follows from σ as in lesson 03.
+    Needs ``x`` of one example then.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     loss = F.cross_entropy(model(x), y)
