@@ -49,7 +49,7 @@ def train_dp(x, y, epsilon, seed, epochs):
     g = torch.Generator().manual_seed(seed)
     model = H.models.mlp(hidden=256, generator=g)
     result = H.training.train_private(model, x.numpy(), y.numpy(), target_epsilon=epsilon, delta=DELTA, epochs=epochs,
-                                      batch_size=64, max_norm=1.0, lr=0.5, momentum=0.9, generator=g, progress=False)
+                                      batch_size=64, max_norm=1.0, lr=0.05, momentum=0.9, generator=g, progress=False)
     return result.model, result.epsilon
 
 
