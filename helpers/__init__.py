@@ -33,6 +33,8 @@ module                        concept                                           
                               ``accuracy``, ``predict``, ``train_private``
 ``helpers.federated``         FedAvg, FedSGD, DP-FedAvg (user-level), pairwise masks    06
 ``helpers.flower``            FedAvg on Flower's deployment engine (real processes)     06
+``helpers.audit``             ROC/AUC, empirical ε lower bounds, one-run audits (numpy) 07
+``helpers.attacks``           membership inference, inversion, gradient leakage         07
 ``helpers.remote``            remote data science with syft: the owner's harness        08
 ============================  ========================================================  ============
 
@@ -62,12 +64,13 @@ from .mechanisms import *  # noqa: F401,F403
 from .composition import *  # noqa: F401,F403
 from . import accounting  # noqa: F401  (generic names such as `epsilon`: use H.accounting.epsilon)
 from . import partitions  # noqa: F401  (H.partitions.iid_partition, ...)
+from . import audit  # noqa: F401  (generic names such as `auc`: use H.audit.auc)
 
 __version__ = "0.1.0"
 
 # Modules (and names inside them) that import torch: loaded on first attribute access.
 _LAZY_MODULES = ("data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training", "federated",
-                 "flower", "remote")
+                 "flower", "attacks", "remote")
 _LAZY_NAMES = {
     "train_private": "training",
 }

@@ -516,7 +516,7 @@ class DPSGD:
             self._steps_without_rate += 1
         else:
             self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
-        return float(losses.mean()) if losses.numel() else float("nan")
+        return float(losses.detach().mean()) if losses.numel() else float("nan")
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> float:
         """One private update on the batch (x, y): :meth:`noisy_gradient`, then ``optimizer.step()``.
