@@ -10,13 +10,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from .paths import REPO
+from .paths import COURSE_ID, REPO
 
 CONFIG = '''\
 # Written by `python -m autograder setup-jupyter` (make setup). Read by nbgrader's
 # JupyterLab extensions (assignment list, validate) started from this virtual environment.
 c = get_config()  # noqa: F821
-c.CourseDirectory.course_id = "ppml-course"
+c.CourseDirectory.course_id = {course_id!r}
 c.Exchange.root = {exchange!r}
 c.Exchange.path_includes_course = True
 '''
@@ -61,7 +61,7 @@ def setup_jupyter(prefix: Path | None = None) -> Path:
     exchange.chmod(0o777)
     target = config_dir / "nbgrader_config.py"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(CONFIG.format(exchange=str(exchange)))
+    target.write_text(CONFIG.format(exchange=str(exchange), course_id=COURSE_ID))
     install_student_defaults(config_dir)
     print(f"Jupyter configured for the course (student tools only): {config_dir}")
     return target

@@ -16,7 +16,9 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if os.path.dirname(_here) not in sys.path:
     sys.path.insert(0, os.path.dirname(_here))
 
-c.CourseDirectory.course_id = "ppml-course"
+from autograder.paths import COURSE_ID, DEFAULT_CELL_TIMEOUT, DEFAULT_STUCK_GRACE  # noqa: E402
+
+c.CourseDirectory.course_id = COURSE_ID
 # Instructors edit solutions/; students get lessons/ (both committed).
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "lessons"
@@ -28,12 +30,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Grading: one cell may run this long (must exceed the slowest solution cell in quick mode,
 # cold `import torch` included); a cell that ignores the interrupt makes the kernel restart.
-c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
+c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", str(DEFAULT_CELL_TIMEOUT)))
 c.Execute.interrupt_on_timeout = True
 c.Execute.raise_on_iopub_timeout = False
 c.Execute.iopub_timeout = 4
 c.Execute.execute_retries = 0
-c.RobustExecute.stuck_grace = int(os.environ.get("COURSE_STUCK_GRACE", "10"))
+c.RobustExecute.stuck_grace = int(os.environ.get("COURSE_STUCK_GRACE", str(DEFAULT_STUCK_GRACE)))
 
 # A deleted or edited test cell is restored from the gradebook copy of the source.
 c.OverwriteCells.add_missing_cells = True

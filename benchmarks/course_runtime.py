@@ -3,14 +3,13 @@ student's notebooks takes. Prints a table with each run's slowest cell; asserts 
 notebook < 15 s quick; Part I notebooks < 60 s by default, lesson 05 < 90 s, later lessons < 3 min; no
 cell over 30 s by default). The machine is shared: take the quietest of a few runs.
 
-    python benchmarks/course_runtime.py [LESSON ...] [--no-default] [--no-grade]
+    python -m benchmarks.course_runtime [LESSON ...] [--no-default] [--no-grade]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,9 +18,7 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from autograder.paths import SOLUTIONS, resolve_lessons  # noqa: E402
+from autograder.paths import SOLUTIONS, resolve_lessons
 
 
 def _slowest_cell(nb: nbformat.NotebookNode) -> tuple[float, int]:

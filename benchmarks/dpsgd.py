@@ -3,7 +3,7 @@
 Speed: the cost of one training step of Tramèr & Boneh's end-to-end CNN on 28×28 images,
 as a ratio to a plain (non-private) SGD step, for
 
-* ours, book-keeping (``helpers.dpsgd.DPSGD(method="bookkeeping")``, Bu et al. 2023),
+* ours, book-keeping (``helpers.dp_engine.DPSGD(method="bookkeeping")``, Bu et al. 2023),
 * ours, ghost clipping (``method="ghost"``: norms, then one weighted backward; Li et al. 2021),
 * ours, torch.func vmap (``helpers.dpsgd.dp_sgd_step``),
 * Opacus 1.6 ``GradSampleModule`` in "hooks" and "functorch" modes + ``DPOptimizer``,
@@ -21,7 +21,7 @@ Better features (``--scatternet``, also run by ``--accuracy``): Tramèr & Boneh'
 linear model, which they report at 89.7% for ε = 3 on Fashion-MNIST. A scattering network
 (J = 2, L = 8: 81×7×7 features; kymatio's filters, ``benchmarks/scatternet.py``) is computed once
 for all 70,000 images — fixed wavelets, no data involved, so no privacy cost — then a linear
-model is trained with DP-SGD (``helpers.dpsgd.DPSGD``): features GroupNorm-ed (27 groups, no
+model is trained with DP-SGD (``helpers.dp_engine.DPSGD`` + ``helpers.training.fit``): features GroupNorm-ed (27 groups, no
 affine; each example by its own statistics, so per-example and free of privacy cost), Poisson
 batches of expected size 8192, SGD lr 8, momentum 0.9, C = 0.1, 60 epochs (7 steps each), σ
 calibrated to ε = 3 under the classic RDP conversion (the paper's), δ = 1e-5. About 4 minutes
@@ -29,34 +29,33 @@ of 2 cores (features ~2, training ~1.5).
 
 Usage::
 
-    python benchmarks/dpsgd.py               # speed table
-    python benchmarks/dpsgd.py --accuracy    # + the 40-epoch accuracy baseline and the ScatterNet row
-    python benchmarks/dpsgd.py --accuracy --epochs 5   # shorter accuracy run
-    python benchmarks/dpsgd.py --only-scatternet       # just the ScatterNet + linear row
+    python -m benchmarks.dpsgd               # speed table (from the repository root)
+    python -m benchmarks.dpsgd --accuracy    # + the 40-epoch accuracy baseline and the ScatterNet row
+    python -m benchmarks.dpsgd --accuracy --epochs 5   # shorter accuracy run
+    python -m benchmarks.dpsgd --only-scatternet       # just the ScatterNet + linear row
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from helpers import dpsgd as D  # noqa: E402
+from helpers import data, training
+from helpers import dpsgd as D
+from helpers.dp_engine import DPSGD
+from helpers.models import tramer_boneh_cnn
 
 
 def _opacus_step(mode: str, batch: int):
     from opacus import GradSampleModule
     from opacus.optimizers import DPOptimizer
 
-    model = GradSampleModule(D.tramer_boneh_cnn(), force_functorch=(mode == "functorch"))
+    model = GradSampleModule(tramer_boneh_cnn(), force_functorch=(mode == "functorch"))
     opt = DPOptimizer(torch.optim.SGD(model.parameters(), lr=0.1), noise_multiplier=1.0, max_grad_norm=1.0,
                       expected_batch_size=batch)
 
@@ -75,7 +74,7 @@ def speed(batches=(256, 2048), repeats: int = 7) -> None:
     torch.set_num_threads(2)
     warnings.filterwarnings("ignore")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; model: Tramèr & Boneh CNN "
-          f"({sum(p.numel() for p in D.tramer_boneh_cnn().parameters()):,} parameters); "
+          f"({sum(p.numel() for p in tramer_boneh_cnn().parameters()):,} parameters); "
           f"fastest of {repeats} interleaved rounds")
     print(f"{'method':34s}" + "".join(f"{'B=' + str(b):>22s}" for b in batches))
     rows: dict[str, list[str]] = {}
@@ -84,7 +83,7 @@ def speed(batches=(256, 2048), repeats: int = 7) -> None:
         x = torch.randn(b, 1, 28, 28, generator=g)
         y = torch.randint(0, 10, (b,), generator=g)
         torch.manual_seed(0)
-        plain_model = D.tramer_boneh_cnn()
+        plain_model = tramer_boneh_cnn()
         plain_opt = torch.optim.SGD(plain_model.parameters(), lr=0.1)
 
         def plain():
@@ -94,12 +93,12 @@ def speed(batches=(256, 2048), repeats: int = 7) -> None:
 
         methods = {"plain SGD step": plain}
         for method in ("bookkeeping", "ghost"):
-            m = D.tramer_boneh_cnn()
-            dp = D.DPSGD(m, F.cross_entropy, torch.optim.SGD(m.parameters(), lr=0.1), max_norm=1.0,
+            m = tramer_boneh_cnn()
+            dp = DPSGD(m, F.cross_entropy, torch.optim.SGD(m.parameters(), lr=0.1), max_norm=1.0,
                          noise_multiplier=1.0, expected_batch_size=b, generator=torch.Generator().manual_seed(1),
                          method=method)
             methods[f"ours, {method}"] = (lambda dp=dp: dp.step(x, y))
-        m_v = D.tramer_boneh_cnn()
+        m_v = tramer_boneh_cnn()
         opt_v = torch.optim.SGD(m_v.parameters(), lr=0.1)
         gen_v = torch.Generator().manual_seed(2)
         methods["ours, vmap (dp_sgd_step)"] = lambda: D.dp_sgd_step(
@@ -116,7 +115,7 @@ def speed(batches=(256, 2048), repeats: int = 7) -> None:
                 t0 = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - t0)
-        m_l = D.tramer_boneh_cnn()
+        m_l = tramer_boneh_cnn()
         t0 = time.perf_counter()
         D.clip_gradients(D.per_sample_gradients_loop(m_l, F.cross_entropy, x, y), max_norm=1.0)
         t_loop = time.perf_counter() - t0
@@ -131,22 +130,19 @@ def speed(batches=(256, 2048), repeats: int = 7) -> None:
 
 def _fashion_mnist():
     """Full Fashion-MNIST from a local copy (``helpers.data.load_fashion_mnist``), torch on 2 threads."""
-    from helpers.data import load_fashion_mnist
-
     torch.set_num_threads(2)
-    return load_fashion_mnist(download=False)
+    return data.load_fashion_mnist(download=False)
 
 
 def _train_dp(make_model, xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, yte: torch.Tensor, *,
               epochs: int, batch: int, lr: float, momentum: float, max_norm: float, delta: float, seed: int,
               sigma: float | None = None, target_epsilon: float | None = None, eval_every: int,
               desc: str | None = None) -> SimpleNamespace:
-    """DP-SGD (``helpers.dpsgd.DPSGD``, SGD + momentum) on Poisson batches of expected size ``batch``,
-    n // batch steps per epoch, test accuracy printed every ``eval_every`` epochs and at the end. σ is
-    ``sigma``, or calibrated to ``target_epsilon`` under the classic RDP conversion for the planned steps.
-    Returns steps, sigma, acc (final test accuracy), eps_improved, eps_classic, seconds, cpu_seconds."""
-    from tqdm.auto import tqdm
-
+    """DP-SGD (``helpers.training.fit`` with a ``helpers.dp_engine.DPSGD`` engine, SGD + momentum) on Poisson
+    batches of expected size ``batch``, n // batch steps per epoch, test accuracy printed every ``eval_every``
+    epochs and at the end. σ is ``sigma``, or calibrated to ``target_epsilon`` under the classic RDP conversion
+    for the planned steps. Returns steps, sigma, acc (final test accuracy), eps_improved, eps_classic, seconds,
+    cpu_seconds."""
     from helpers import accounting
 
     n = xtr.shape[0]
@@ -158,29 +154,29 @@ def _train_dp(make_model, xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tenso
     torch.manual_seed(seed)
     model = make_model()
     gen = torch.Generator().manual_seed(seed)
-    dp = D.DPSGD(model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum),
-                 max_norm=max_norm, noise_multiplier=sigma, expected_batch_size=batch, generator=gen)
+    dp = DPSGD(model, F.cross_entropy, max_norm=max_norm, noise_multiplier=sigma, generator=gen)
     t0, c0 = time.perf_counter(), time.process_time()
-    for epoch in tqdm(range(epochs), desc=desc, disable=desc is None):
-        model.train()
-        for idx in D.poisson_batches(n, sample_rate=q, steps=steps_per_epoch, generator=gen):
-            dp.step(xtr[idx], ytr[idx])
-        if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
-            print(f"epoch {epoch + 1:3d}: test accuracy {D.accuracy(model, xte, yte):.4f}  "
+
+    def report(epoch: int, _history: training.History) -> bool:
+        if epoch % eval_every == 0 or epoch == epochs:
+            print(f"epoch {epoch:3d}: test accuracy {training.accuracy(model, xte, yte):.4f}  "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        return False
+
+    training.fit(model, xtr, ytr, epochs=epochs, batch_size=batch, lr=lr, momentum=momentum, engine=dp, generator=gen,
+                 steps_per_epoch=steps_per_epoch, callback=report, progress=desc is not None, desc=desc)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-    return SimpleNamespace(steps=dp.steps, sigma=sigma, acc=D.accuracy(model, xte, yte), seconds=seconds,
-                           eps_improved=dp.epsilon(delta=delta, sample_rate=q), cpu_seconds=cpu_seconds,
-                           eps_classic=dp.epsilon(delta=delta, sample_rate=q, conversion="classic"))
+    return SimpleNamespace(steps=dp.steps, sigma=sigma, acc=training.accuracy(model, xte, yte), seconds=seconds,
+                           eps_improved=dp.epsilon(delta=delta), cpu_seconds=cpu_seconds,
+                           eps_classic=dp.epsilon(delta=delta, conversion="classic"))
 
 
 def accuracy(epochs: int = 40, batch: int = 2048, lr: float = 4.0, momentum: float = 0.9, max_norm: float = 0.1,
              sigma: float = 2.15, delta: float = 1e-5, seed: int = 0) -> None:
     (xtr, ytr), (xte, yte) = _fashion_mnist()
     # Tramèr & Boneh normalise with the training mean/std (data-independent constants would do as well)
-    mean, std = 0.2860, 0.3530
-    def prep(x): return ((torch.as_tensor(x, dtype=torch.float32) / 255.0 - mean) / std).unsqueeze(1)
-    r = _train_dp(D.tramer_boneh_cnn, prep(xtr), torch.as_tensor(ytr, dtype=torch.long), prep(xte),
+    def prep(x): return torch.from_numpy(data.normalize_images(x, mean=0.2860, std=0.3530)).unsqueeze(1)
+    r = _train_dp(tramer_boneh_cnn, prep(xtr), torch.as_tensor(ytr, dtype=torch.long), prep(xte),
                   torch.as_tensor(yte, dtype=torch.long), epochs=epochs, batch=batch, lr=lr, momentum=momentum,
                   max_norm=max_norm, sigma=sigma, delta=delta, seed=seed, eval_every=5, desc="Fashion-MNIST DP-SGD")
     print(f"RESULT Fashion-MNIST end-to-end CNN: test accuracy {r.acc:.4f} after {r.steps} steps, "
@@ -190,8 +186,7 @@ def accuracy(epochs: int = 40, batch: int = 2048, lr: float = 4.0, momentum: flo
 def scatternet(epochs: int = 60, batch: int = 8192, lr: float = 8.0, momentum: float = 0.9, max_norm: float = 0.1,
                target_epsilon: float = 3.0, delta: float = 1e-5, groups: int = 27, seed: int = 0) -> None:
     """ScatterNet (J=2, L=8) features + linear model trained with DP-SGD (Tramèr & Boneh 2021, Table 1)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from scatternet import group_normalize, scatter_linear, scattering_features
+    from benchmarks.scatternet import group_normalize, scatter_linear, scattering_features
 
     (xtr, ytr), (xte, yte) = _fashion_mnist()
     c0 = time.process_time()

@@ -15,7 +15,7 @@ for seeds 0, 1, 2:
 ``tests/test_helpers_dpsgd.py`` checks the stored σ's against the accountant (ours, Opacus's and
 dp-accounting's) and the figures' titles against the stored accuracies. About 15 minutes on 2 cores.
 
-    python benchmarks/dpsgd_tradeoffs.py            # needs Fashion-MNIST (apt-get install dataset-fashion-mnist,
+    python -m benchmarks.dpsgd_tradeoffs            # needs Fashion-MNIST (apt-get install dataset-fashion-mnist,
                                                     # or COURSE_DATA_DIR pointing at the four IDX files)
 """
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -31,7 +30,6 @@ import nbformat
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 LESSON = ROOT / "solutions" / "05_dp_sgd" / "05_dp_sgd.ipynb"
 OUT = ROOT / "helpers" / "data" / "dpsgd_tradeoffs.npz"
 
@@ -56,7 +54,7 @@ def lesson_namespace() -> dict:
     os.environ["COURSE_QUICK"] = "0"
     nb = nbformat.read(str(LESSON), as_version=4)
     code = [c.source for c in nb.cells if c.cell_type == "code"]
-    cells = [code[0]] + [next(s for s in code if marker in s) for marker in ("def to_tensor(", "def train_dp(")]
+    cells = [code[0]] + [next(s for s in code if marker in s) for marker in ("load_image_data(", "def train_dp(")]
     ns: dict = {"__name__": "lesson05"}
     for source in cells:
         exec(compile(source, str(LESSON), "exec"), ns)  # noqa: S102 - the course's own notebook

@@ -22,23 +22,19 @@ cache) and on full MNIST when it is available locally or can be downloaded.
 
 Usage::
 
-    python benchmarks/pate.py                 # both data sets, about 3–5 minutes on 2 cores
-    python benchmarks/pate.py --queries 100 1000
+    python -m benchmarks.pate                 # both data sets, about 3–5 minutes on 2 cores
+    python -m benchmarks.pate --queries 100 1000
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import helpers.data as data  # noqa: E402
-import helpers.pate as P  # noqa: E402
+import helpers.data as data
+import helpers.pate as P
 
 DELTA = 1e-5
 
@@ -104,8 +100,8 @@ def run(name: str, queries: list[int], gammas: list[float], sigmas: list[float])
             print(f"| {q} | LNMax | γ={gamma} | {(lab == yq).mean():.1%} | {dd:.2f} | {di:.2f} | {acc:.1%} | {ts:.1f} |")
         for sigma in sigmas:
             lab = P.gaussian_noisy_argmax(c, sigma=sigma, rng=np.random.default_rng(2))
-            dd, _ = P.gnmax_epsilon(c, sigma=sigma, delta=DELTA, data_dependent=True)
-            di, _ = P.gnmax_epsilon(c, sigma=sigma, delta=DELTA, data_dependent=False)
+            dd, _ = P.gnmax_epsilon(c, sigma=sigma, delta=DELTA, data_dependent=True, conversion="classic")
+            di, _ = P.gnmax_epsilon(c, sigma=sigma, delta=DELTA, data_dependent=False, conversion="classic")
             acc, ts = student(xq, lab, q)
             print(f"| {q} | GNMax | σ={sigma:g} | {(lab == yq).mean():.1%} | {dd:.2f} | {di:.2f} | {acc:.1%} | {ts:.1f} |",
                   flush=True)

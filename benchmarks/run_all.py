@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["course_runtime.py", "pate.py", "dpsgd.py"]
+SCRIPTS = ["course_runtime.py", "pate.py", "dpsgd.py"]  # run as modules from the repository root (python -m benchmarks.x)
 
 if __name__ == "__main__":
     failed = []
@@ -15,6 +15,6 @@ if __name__ == "__main__":
         if not script.exists():
             continue
         print(f"\n=== {name} ===", flush=True)
-        if subprocess.run([sys.executable, str(script)]).returncode != 0:
+        if subprocess.run([sys.executable, "-m", f"benchmarks.{script.stem}"], cwd=HERE.parent).returncode != 0:
             failed.append(name)
     sys.exit(f"failed: {', '.join(failed)}" if failed else 0)

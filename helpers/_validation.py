@@ -25,6 +25,12 @@ __all__ = [
     "as_database",
     "as_rng",
     "to_numpy",
+    "check_orders",
+    "check_target_epsilon",
+    "CONVERSIONS",
+    "check_conversion",
+    "check_value",
+    "as_labels",
 ]
 
 # The two neighbouring relations the course uses: remove-one (unbounded DP) and replace-one (bounded DP).
@@ -153,3 +159,69 @@ def to_numpy(value: Any) -> Any:
     if torch is not None and isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     return value
+
+
+def check_orders(orders: Any, name: str = "orders") -> np.ndarray:
+    """Return the orders as a 1-D float array; every order must be > 1 (``inf`` allowed)."""
+    try:
+        arr = np.atleast_1d(np.asarray(orders, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of numbers > 1, got {orders!r}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    if (arr <= 1).any():
+        raise ValueError(f"{name} must all be > 1 (Rényi orders), got {arr[arr <= 1][:5].tolist()}")
+    return arr
+
+
+def check_target_epsilon(target_epsilon: Any) -> float:
+    """A privacy budget to calibrate to: finite and > 0 (ε = ∞ would mean no noise and no guarantee)."""
+    if isinstance(target_epsilon, (int, float, np.integer, np.floating)) and not isinstance(target_epsilon, bool) \
+            and math.isinf(float(target_epsilon)) and float(target_epsilon) > 0:
+        raise ValueError(
+            "target_epsilon must be finite, got inf: ε = ∞ is no privacy guarantee at all, so there is no noise "
+            "to calibrate. To train without privacy, train without DP-SGD's noise (noise_multiplier=0) and "
+            "report no ε.")
+    return check_epsilon(target_epsilon, "target_epsilon")
+
+
+CONVERSIONS = ("improved", "classic")
+
+
+def check_conversion(conversion: Any) -> str:
+    if conversion not in CONVERSIONS:
+        raise ValueError(f"conversion must be one of {CONVERSIONS}, got {conversion!r}")
+    return conversion
+
+
+def check_value(value: Any, name: str = "value") -> np.ndarray:
+    arr = np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) else value.astype(float)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (no NaN or infinity), got {value!r}")
+    return arr
+
+
+def as_labels(values: Any, name: str = "labels", *, ndim: int = 1, shape: str | None = None) -> np.ndarray:
+    """Class labels as an ``int64`` array of ``ndim`` dimensions: integers >= 0 (integer-valued floats too).
+
+    ``shape`` names the expected shape in the error message (default "a non-empty {ndim}-D array").
+    """
+    arr = np.asarray(to_numpy(values))
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have shape {shape or f'of a {ndim}-D array'}, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinity; it must hold integer labels")
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError(f"{name} must hold integer labels, got non-integer values")
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integer labels, got dtype {arr.dtype}")
+    if (arr < 0).any():
+        raise ValueError(f"{name} must hold labels >= 0, got {int(arr.min())}")
+    return arr.astype(np.int64)

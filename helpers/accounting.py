@@ -75,7 +75,8 @@ from typing import Any, Iterable
 import numpy as np
 from scipy import special
 
-from ._validation import check_delta, check_epsilon, check_nonnegative, check_positive, check_probability
+from ._validation import (check_conversion, check_delta, check_nonnegative, check_orders, check_positive,
+                          check_probability, check_target_epsilon)
 
 __all__ = [
     "DEFAULT_ORDERS",
@@ -93,7 +94,6 @@ __all__ = [
 #: 15 epochs → ε = 0.9422 with the improved conversion, 1.1799 with the classic one).
 DEFAULT_ORDERS: tuple[float, ...] = tuple([1 + x / 10.0 for x in range(1, 100)] + [float(a) for a in range(12, 64)])
 
-_CONVERSIONS = ("improved", "classic")
 
 # Series for fractional orders. Past i > alpha the binomial coefficients alternate in sign and the
 # terms decrease in magnitude, so the truncation error is below the last term kept (alternating
@@ -110,38 +110,10 @@ _FRAC_MAX_TERMS = 1 << 17
 # --------------------------------------------------------------------------------------------
 
 
-def _check_orders(orders: Any, name: str = "orders") -> np.ndarray:
-    """Return the orders as a 1-D float array; every order must be > 1 (``inf`` allowed)."""
-    try:
-        arr = np.atleast_1d(np.asarray(orders, dtype=float))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of numbers > 1, got {orders!r}") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN")
-    if (arr <= 1).any():
-        raise ValueError(f"{name} must all be > 1 (Rényi orders), got {arr[arr <= 1][:5].tolist()}")
-    return arr
-
-
 def _check_steps(steps: Any, name: str = "steps") -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {steps!r}")
     return int(steps)
-
-
-def _check_target_epsilon(target_epsilon: Any) -> float:
-    """A privacy budget to calibrate to: finite and > 0 (ε = ∞ would mean no noise and no guarantee)."""
-    if isinstance(target_epsilon, (int, float, np.integer, np.floating)) and not isinstance(target_epsilon, bool) \
-            and math.isinf(float(target_epsilon)) and float(target_epsilon) > 0:
-        raise ValueError(
-            "target_epsilon must be finite, got inf: ε = ∞ is no privacy guarantee at all, so there is no noise "
-            "to calibrate. To train without privacy, train without DP-SGD's noise (noise_multiplier=0) and "
-            "report no ε.")
-    return check_epsilon(target_epsilon, "target_epsilon")
 
 
 def _check_noise_for_epsilon(sigma: float, q: float, steps: int) -> None:
@@ -149,12 +121,6 @@ def _check_noise_for_epsilon(sigma: float, q: float, steps: int) -> None:
         raise ValueError(
             "noise_multiplier must be > 0 to have an epsilon: without noise (noise_multiplier=0) each step "
             "releases a function of the data exactly, so DP-SGD is not differentially private at any finite ε.")
-
-
-def _check_conversion(conversion: Any) -> str:
-    if conversion not in _CONVERSIONS:
-        raise ValueError(f"conversion must be one of {_CONVERSIONS}, got {conversion!r}")
-    return conversion
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,7 +250,7 @@ def rdp_gaussian(*, noise_multiplier: float, orders: Iterable[float] = DEFAULT_O
         If ``noise_multiplier`` < 0 or not finite, or an order is <= 1 / NaN.
     """
     sigma = check_nonnegative(noise_multiplier, "noise_multiplier")
-    alphas = _check_orders(orders)
+    alphas = check_orders(orders)
     if sigma == 0.0:
         return np.full(alphas.shape, np.inf)
     return alphas / (2.0 * sigma**2)
@@ -334,7 +300,7 @@ def rdp_subsampled_gaussian(
     """
     sigma = check_nonnegative(noise_multiplier, "noise_multiplier")
     q = check_probability(sample_rate, "sample_rate")
-    alphas = _check_orders(orders)
+    alphas = check_orders(orders)
     return _rdp_orders(q, sigma, alphas)
 
 
@@ -397,8 +363,8 @@ def rdp_to_epsilon(
         Bad ``delta``, ``conversion``, orders <= 1, NaN or negative ``rdp``, length mismatch.
     """
     delta = check_delta(delta)
-    conversion = _check_conversion(conversion)
-    alphas = _check_orders(orders)
+    conversion = check_conversion(conversion)
+    alphas = check_orders(orders)
     try:
         rho = np.atleast_1d(np.asarray(rdp, dtype=float))
     except (TypeError, ValueError):
@@ -472,8 +438,8 @@ def epsilon(
     q = check_probability(sample_rate, "sample_rate")
     steps = _check_steps(steps)
     delta = check_delta(delta)
-    conversion = _check_conversion(conversion)
-    alphas = _check_orders(DEFAULT_ORDERS if orders is None else orders)
+    conversion = check_conversion(conversion)
+    alphas = check_orders(DEFAULT_ORDERS if orders is None else orders)
     _check_noise_for_epsilon(sigma, q, steps)
     if steps == 0 or q == 0.0:
         return 0.0
@@ -528,13 +494,13 @@ def noise_multiplier(
     ValueError
         Invalid arguments, or ``target_epsilon`` unreachable with these orders and δ.
     """
-    target = _check_target_epsilon(target_epsilon)
+    target = check_target_epsilon(target_epsilon)
     delta = check_delta(delta)
     q = check_probability(sample_rate, "sample_rate")
     steps = _check_steps(steps)
-    conversion = _check_conversion(conversion)
+    conversion = check_conversion(conversion)
     tol = check_positive(tol, "tol")
-    alphas = _check_orders(DEFAULT_ORDERS if orders is None else orders)
+    alphas = check_orders(DEFAULT_ORDERS if orders is None else orders)
     if steps == 0 or q == 0.0:
         return 0.0
 
@@ -593,7 +559,7 @@ class RDPAccountant:
     """
 
     def __init__(self, orders: Iterable[float] | None = None) -> None:
-        self.orders: np.ndarray = _check_orders(DEFAULT_ORDERS if orders is None else orders)
+        self.orders: np.ndarray = check_orders(DEFAULT_ORDERS if orders is None else orders)
         self.history: list[tuple[float, float, int]] = []
 
     def step(self, *, noise_multiplier: float, sample_rate: float, steps: int = 1) -> None:
@@ -627,7 +593,7 @@ class RDPAccountant:
         such a step is not differentially private at any finite ε.
         """
         delta = check_delta(delta)
-        conversion = _check_conversion(conversion)
+        conversion = check_conversion(conversion)
         for sigma, q, t in self.history:
             _check_noise_for_epsilon(sigma, q, t)
         rdp = self.rdp

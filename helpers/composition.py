@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_delta, check_epsilon, check_positive_int
-from .mechanisms import _check_value, gaussian_mechanism, laplace_mechanism, laplace_scale
+from ._validation import check_delta, check_epsilon, check_positive_int, check_value
+from .mechanisms import gaussian_mechanism, laplace_mechanism, laplace_scale
 
 __all__ = [
     "sequential_composition",
@@ -254,7 +254,7 @@ class BudgetAccountant:
         Raises :class:`BudgetExceededError` (and releases nothing) if ε does not fit.
         """
         laplace_scale(sensitivity=sensitivity, epsilon=epsilon)  # validate everything before spending
-        _check_value(value)
+        check_value(value)
         self.spend(epsilon, 0.0, label=label)
         return laplace_mechanism(value, sensitivity=sensitivity, epsilon=epsilon, rng=rng)
 
@@ -263,7 +263,7 @@ class BudgetAccountant:
         """Pay (ε, δ), then release ``value + N(0, σ²)`` with the analytic σ (``helpers.gaussian_mechanism``)."""
         check_delta(delta)
         laplace_scale(sensitivity=sensitivity, epsilon=epsilon)  # validates sensitivity and epsilon
-        _check_value(value)
+        check_value(value)
         self.spend(epsilon, delta, label=label)
         return gaussian_mechanism(value, sensitivity=sensitivity, epsilon=epsilon, delta=delta, rng=rng)
 

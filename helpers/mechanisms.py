@@ -30,7 +30,6 @@ calibration and optimal denoising.* ICML 2018 (Thm 8 and Algorithm 1).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -45,8 +44,9 @@ from ._validation import (
     check_neighbours,
     check_positive,
     check_sensitivity,
+    check_value,
 )
-from .sensitivity import sum_sensitivity
+from .sensitivity import l1_sensitivity, l2_sensitivity, sum_sensitivity  # noqa: F401  (H.mechanisms.l1_sensitivity: old home)
 
 __all__ = [
     "laplace_scale",
@@ -59,21 +59,12 @@ __all__ = [
     "gaussian_delta",
     "gaussian_sigma_analytic",
     "gaussian_mechanism",
-    "l1_sensitivity",
-    "l2_sensitivity",
 ]
 
 Neighbours = Literal["replace", "remove"]
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def _check_value(value: Any, name: str = "value") -> np.ndarray:
-    arr = np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) else value.astype(float)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite (no NaN or infinity), got {value!r}")
-    return arr
 
 
 def _add_noise(arr: np.ndarray, noise: np.ndarray, scalar: bool) -> float | np.ndarray:
@@ -149,7 +140,7 @@ def laplace_mechanism(value: float | np.ndarray, *, sensitivity: float, epsilon:
     Dwork & Roth (2014), Thm 3.6.
     """
     b = laplace_scale(sensitivity=sensitivity, epsilon=epsilon)
-    arr = _check_value(value)
+    arr = check_value(value)
     gen = as_rng(rng)
     noise = gen.laplace(0.0, b, size=arr.shape)
     return _add_noise(arr, noise, arr.ndim == 0)
@@ -384,51 +375,7 @@ def gaussian_mechanism(value: float | np.ndarray, *, sensitivity: float, epsilon
         sigma = gaussian_sigma_classic(sensitivity=sensitivity, epsilon=epsilon, delta=delta)
     else:
         raise ValueError(f"calibration must be 'analytic' or 'classic', got {calibration!r}")
-    arr = _check_value(value)
+    arr = check_value(value)
     gen = as_rng(rng)
     noise = gen.normal(0.0, sigma, size=arr.shape)
     return _add_noise(arr, noise, arr.ndim == 0)
-
-
-# ----------------------------------------------------------------------------- sensitivity
-
-
-def _lp_sensitivity(query: Callable[[np.ndarray], Any], db: Any, neighbours: Any, order: float) -> float:
-    if not callable(query):
-        raise ValueError(f"query must be a function of a database, got {type(query).__name__}")
-    base = np.atleast_1d(np.asarray(query(as_database(db)), dtype=float))
-    nbs = list(neighbours)
-    if len(nbs) == 0:
-        raise ValueError("neighbours must hold at least one neighbouring database")
-    worst = 0.0
-    for nb in nbs:
-        other = np.atleast_1d(np.asarray(query(as_database(nb, "neighbour", allow_empty=True)), dtype=float))
-        if other.shape != base.shape:
-            raise ValueError(f"query returned shape {other.shape} on a neighbour but {base.shape} on db")
-        worst = max(worst, float(np.linalg.norm((base - other).ravel(), ord=order)))
-    return worst
-
-
-def l1_sensitivity(query: Callable[[np.ndarray], Any], db: Any, neighbours: Any) -> float:
-    """Empirical L1 sensitivity ``max_{x' in neighbours} ‖f(db) − f(x')‖₁`` of a (vector) query.
-
-    This is the *local* sensitivity at ``db`` over the given neighbours (e.g. from
-    ``helpers.remove_one_neighbours(db)``); the Laplace mechanism needs the global one, the
-    maximum over every database. Calibrates :func:`laplace_mechanism`.
-
-    Raises
-    ------
-    ValueError
-        If ``query`` is not callable, ``db`` is not a non-empty 1-D array, ``neighbours`` is
-        empty, or the query's output shape differs between databases.
-    """
-    return _lp_sensitivity(query, db, neighbours, 1)
-
-
-def l2_sensitivity(query: Callable[[np.ndarray], Any], db: Any, neighbours: Any) -> float:
-    """Empirical L2 sensitivity ``max_{x' in neighbours} ‖f(db) − f(x')‖₂`` of a (vector) query.
-
-    Calibrates :func:`gaussian_mechanism`. For a query with d outputs that each move by at most
-    c, ``Δ₂ <= c √d`` while ``Δ₁`` can be ``c d``. See :func:`l1_sensitivity` for the raises.
-    """
-    return _lp_sensitivity(query, db, neighbours, 2)

@@ -32,8 +32,10 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from ._validation import as_rng, check_delta, check_positive, check_positive_int, to_numpy
-from .accounting import _check_conversion, _check_orders, rdp_to_epsilon
+from ._validation import (as_labels, as_rng, check_conversion, check_delta, check_orders, check_positive,
+                          check_positive_int)
+from .accounting import rdp_to_epsilon
+from .partitions import HASH_PRIME, key_partition
 
 __all__ = [
     "assign_teachers",
@@ -45,6 +47,7 @@ __all__ = [
     "data_independent_epsilon",
     "compute_q_noisy_max",
     "log_moment_bound",
+    "lnmax_epsilon",
     "perform_analysis",
     "gnmax_q_bound",
     "gnmax_log_q",
@@ -67,36 +70,33 @@ __all__ = [
     "smooth_sensitivity_conditions",
     "SmoothSensitivityRelease",
     "release_epsilon_smooth_sensitivity",
-    "DEFAULT_ORDERS",
-    "train_teachers",
-    "predict",
-    "train_student",
-    "accuracy",
+    "GNMAX_ORDERS",
 ]
 
-#: Integer Rényi orders 2..200, the grid the lesson uses for GNMax.
-DEFAULT_ORDERS = np.arange(2, 201, dtype=float)
+# The torch half of PATE (teachers and student) lives in helpers.pate_teachers; its names stay reachable
+# here (``H.pate.train_teachers``) without importing torch until they are used.
+_TORCH_NAMES = ("train_teachers", "predict", "train_student", "accuracy")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TORCH_NAMES:
+        from . import pate_teachers
+
+        return getattr(pate_teachers, name)
+    raise AttributeError(f"module 'helpers.pate' has no attribute {name!r}")
+
+
+#: Integer Rényi orders 2..200: the grid of Papernot et al. (2018)'s GNMax analysis, used by lesson 04.
+#: (The course's general default grid is :data:`helpers.accounting.DEFAULT_ORDERS`, Opacus's; the GNMax
+#: data-dependent bound needs integer orders and reaches its best ε at larger ones.)
+GNMAX_ORDERS = np.arange(2, 201, dtype=float)
 
 
 # ----------------------------------------------------------------------------- validation
 
 
 def _as_preds(teacher_preds: Any, name: str = "teacher_preds") -> np.ndarray:
-    arr = np.asarray(to_numpy(teacher_preds))
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (num_teachers, num_queries), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or infinity; it must hold integer labels")
-        if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(f"{name} must hold integer labels, got non-integer values")
-    elif arr.dtype.kind not in "iub":
-        raise ValueError(f"{name} must hold integer labels, got dtype {arr.dtype}")
-    if (arr < 0).any():
-        raise ValueError(f"{name} must hold labels >= 0, got {int(arr.min())}")
-    return arr.astype(np.int64)
+    return as_labels(teacher_preds, name, ndim=2, shape="(num_teachers, num_queries)")
 
 
 def _as_counts(counts: Any, name: str = "counts", *, ndim: tuple[int, ...] = (1, 2)) -> np.ndarray:
@@ -114,8 +114,8 @@ def _as_counts(counts: Any, name: str = "counts", *, ndim: tuple[int, ...] = (1,
 
 
 def _as_orders(orders: Any) -> np.ndarray:
-    """:func:`helpers.accounting._check_orders`, but ``inf`` is rejected too (the GNMax bounds need finite orders)."""
-    arr = _check_orders(orders)
+    """:func:`helpers._validation.check_orders`, but ``inf`` is rejected too (the GNMax bounds need finite orders)."""
+    arr = check_orders(orders)
     if np.isinf(arr).any():
         raise ValueError(f"orders must be finite Rényi orders > 1, got {orders!r}")
     return arr
@@ -146,63 +146,17 @@ def _plurality_gaps(a2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------- aggregation
 
 
-#: The Mersenne prime 2**31 - 1: keys and the hash parameters live in 0..p-1 (Carter & Wegman 1979).
-HASH_PRIME = 2**31 - 1
-
-
 def assign_teachers(keys: Any, *, num_teachers: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
     r"""The teacher of every training example, from a random hash of the example's fixed key.
 
-    .. math:: t(k) = \big((a k + b) \bmod p\big) \bmod T, \qquad p = 2^{31} - 1,
-
-    with ``a = rng.integers(1, p)`` then ``b = rng.integers(0, p)`` drawn once (a universal hash
-    family; Carter & Wegman 1979). Teacher ``t``'s shard is ``np.flatnonzero(teacher == t)``.
-
-    Why a key and not a shuffle: PATE's privacy unit is one training example, added or removed
-    (example-level DP, add/remove neighbours). Its guarantee needs that this changes **one**
-    teacher. An example's teacher here depends only on its own key and on ``(a, b)``, which are
-    drawn independently of the data: adding or removing an example changes exactly one shard
-    and leaves every other shard as it was. Cutting a random permutation of ``range(n)`` into
-    equal slices does not have this property: with ``n + 1`` examples the permutation, hence
-    almost every slice, changes.
-    The shards are disjoint, and nearly equal in size (each example lands in a uniform-looking
-    teacher), not exactly equal.
-
-    Parameters
-    ----------
-    keys
-        One fixed identifier per example: integers in ``0 .. 2**31 - 2`` (e.g. the example's row
-        number in the data set it comes from). Examples that share a key share a teacher: with
-        a user id as the key, all of a user's examples land in one shard and the same analysis
-        protects adding or removing a whole user.
-    num_teachers
-        Number of teachers ``T >= 1``.
-    rng
-        Numpy generator (or seed) for the hash parameters; chosen before looking at the data.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``int64`` array of the shape of ``keys``: the teacher (``0 .. T-1``) of every example.
-
-    Raises
-    ------
-    ValueError
-        If ``keys`` is not a non-empty 1-D array of integers in ``0 .. 2**31 - 2``, or
-        ``num_teachers`` is not an integer >= 1.
+    :func:`helpers.partitions.key_partition` with ``num_parts = num_teachers`` (see it for the
+    hash and the proof): adding or removing one example changes exactly one teacher's shard —
+    what PATE's privacy unit (one training example, added or removed) needs. Teacher ``t``'s
+    shard is ``np.flatnonzero(teacher == t)``. ``rng``: numpy generator (an int seed is accepted
+    for old code).
     """
-    k = np.asarray(keys)
-    if k.ndim != 1 or k.size == 0:
-        raise ValueError(f"keys must be a non-empty 1-D array, got shape {k.shape}")
-    if k.dtype.kind not in "iu":
-        raise ValueError(f"keys must hold integers, got dtype {k.dtype}")
-    if (k < 0).any() or (k >= HASH_PRIME).any():
-        raise ValueError(f"keys must be in 0 .. 2**31 - 2, got values from {int(k.min())} to {int(k.max())}")
     num_teachers = check_positive_int(num_teachers, "num_teachers")
-    rng = as_rng(rng)
-    a = int(rng.integers(1, HASH_PRIME))
-    b = int(rng.integers(0, HASH_PRIME))
-    return ((a * k.astype(np.int64) + b) % HASH_PRIME % num_teachers).astype(np.int64)
+    return key_partition(keys, num_parts=num_teachers, rng=rng)
 
 
 def vote_counts(teacher_preds: Any, *, num_classes: int) -> np.ndarray:
@@ -375,38 +329,29 @@ def log_moment_bound(q: Any, l: float, *, gamma: float) -> Any:  # noqa: E741
     return float(out[0]) if q_arr.ndim == 0 else out
 
 
-def perform_analysis(teacher_preds: Any, indices: Any, noise_eps: float, delta: float = 1e-5, moments: int = 8,
-                     beta: float = 0.09) -> tuple[float, float]:
+def lnmax_epsilon(teacher_preds: Any, labels: Any, *, gamma: float, delta: float,
+                  moments: int = 8) -> tuple[float, float]:
     r"""Privacy of LNMax-labelled queries by the moments accountant: ``(data_dep_eps, data_ind_eps)``.
 
-    The same signature and return order as the PySyft 0.2 function used by the Udacity
-    *Secure and Private AI* course (``syft.frameworks.torch.dp.pate``), with its bugs fixed:
-    the vote histogram of query ``i`` is built from column ``i`` with ``np.bincount`` and
-    **every** query is analysed (the legacy loop ``for i in indices: counts_mat[i]`` used each
-    released *label* as a query index, so it analysed queries 0..9 over and over), and the
-    data-dependent bound uses Theorem 3's condition on ``q``.
-
-    * data-independent: :func:`data_independent_epsilon` (``T`` queries, each ``2γ``-DP);
+    * data-independent: :func:`data_independent_epsilon` (``T`` queries, each ``2γ``-DP, add/remove
+      one training example): a guarantee that may be published;
     * data-dependent: ``min_l (Σ_i α_i(l) + ln(1/δ))/l`` with ``α_i(l)`` from
-      :func:`log_moment_bound` and ``q_i`` from :func:`compute_q_noisy_max` (Papernot et al. 2017, Sec. 3).
+      :func:`log_moment_bound` and ``q_i`` from :func:`compute_q_noisy_max` (Papernot et al. 2017,
+      Sec. 3): computed from the private votes, so it may not be published as it is.
 
     Parameters
     ----------
     teacher_preds
         Teachers' labels, shape ``(num_teachers, num_queries)``.
-    indices
+    labels
         The released (noisy) labels, shape ``(num_queries,)``; checked against the label range
         (the bound itself depends only on the votes).
-    noise_eps
+    gamma
         ``γ``, the inverse scale of the Laplace noise used to release them.
     delta
         Target δ.
     moments
         Log-moment orders ``l = 1..moments`` to optimise over.
-    beta
-        Unused: validated and kept only so that calls written for the legacy signature still run.
-        This function does not release the data-dependent ε privately; only the data-independent
-        value may be published. (For GNMax, :func:`release_epsilon_smooth_sensitivity` does.)
 
     Returns
     -------
@@ -414,18 +359,17 @@ def perform_analysis(teacher_preds: Any, indices: Any, noise_eps: float, delta: 
         ``(data_dependent_epsilon, data_independent_epsilon)``; the first is never larger.
     """
     preds = _as_preds(teacher_preds)
-    idx = np.asarray(indices)
+    idx = np.asarray(labels)
     if idx.ndim != 1 or idx.shape[0] != preds.shape[1]:
-        raise ValueError(f"indices must have shape (num_queries,) = ({preds.shape[1]},), got shape {idx.shape}")
+        raise ValueError(f"labels must have shape (num_queries,) = ({preds.shape[1]},), got shape {idx.shape}")
     if idx.dtype.kind not in "iu" and not (idx.dtype.kind == "f" and np.isfinite(idx).all()
                                            and np.array_equal(idx, np.round(idx))):
-        raise ValueError(f"indices must hold integer labels, got dtype {idx.dtype}")
-    noise_eps = check_positive(noise_eps, "noise_eps")
+        raise ValueError(f"labels must hold integer labels, got dtype {idx.dtype}")
+    noise_eps = check_positive(gamma, "gamma")
     delta = check_delta(delta)
     moments = check_positive_int(moments, "moments")
-    check_positive(beta, "beta")
     if (idx < 0).any():
-        raise ValueError(f"indices must hold labels >= 0, got {int(idx.min())}")
+        raise ValueError(f"labels must hold labels >= 0, got {int(idx.min())}")
     num_classes = int(max(preds.max(), idx.max())) + 1
     num_classes = max(num_classes, 2)
     counts = vote_counts(preds, num_classes=num_classes)
@@ -435,6 +379,32 @@ def perform_analysis(teacher_preds: Any, indices: Any, noise_eps: float, delta: 
     data_dep = _moments_epsilon(total, ls, delta)
     data_ind = data_independent_epsilon(preds.shape[1], gamma=noise_eps, delta=delta, moments=moments)
     return data_dep, data_ind
+
+
+
+
+def perform_analysis(teacher_preds: Any, indices: Any, noise_eps: float, delta: float = 1e-5, moments: int = 8,
+                     beta: float = 0.09) -> tuple[float, float]:
+    r"""Privacy of LNMax-labelled queries, with the legacy PySyft signature: :func:`lnmax_epsilon`.
+
+    The same signature and return order as the PySyft 0.2 function used by the Udacity
+    *Secure and Private AI* course (``syft.frameworks.torch.dp.pate``), with its bugs fixed:
+    the vote histogram of query ``i`` is built from column ``i`` with ``np.bincount`` and
+    **every** query is analysed (the legacy loop ``for i in indices: counts_mat[i]`` used each
+    released *label* as a query index, so it analysed queries 0..9 over and over), and the
+    data-dependent bound uses Theorem 3's condition on ``q``.
+
+    Parameters and return value as :func:`lnmax_epsilon` (the keyword-only version the course
+    uses elsewhere), with ``indices`` = ``labels`` and ``noise_eps`` = ``gamma``. ``beta`` is unused:
+    validated and kept only so that calls written for the legacy signature still run. This function
+    does not release the data-dependent ε privately; only the data-independent value may be
+    published. (For GNMax, :func:`release_epsilon_smooth_sensitivity` does.)
+    """
+    check_positive(beta, "beta")
+    try:
+        return lnmax_epsilon(teacher_preds, indices, gamma=noise_eps, delta=delta, moments=moments)
+    except ValueError as exc:  # name the legacy parameters in the message
+        raise ValueError(str(exc).replace("labels must", "indices must").replace("gamma", "noise_eps")) from None
 
 
 # ----------------------------------------------------------------------------- GNMax and Rényi DP (2018)
@@ -495,7 +465,7 @@ def rdp_gnmax_data_independent(orders: Any, *, sigma: float) -> np.ndarray:
     return orders / sigma**2
 
 
-def rdp_gnmax_data_dependent(counts: Any, *, sigma: float, orders: Any = DEFAULT_ORDERS) -> np.ndarray:
+def rdp_gnmax_data_dependent(counts: Any, *, sigma: float, orders: Any = GNMAX_ORDERS) -> np.ndarray:
     r"""Data-dependent RDP of one GNMax answer from the vote gaps (Papernot et al. 2018, Thm 6 + Prop. 10).
 
     With ``q̃`` from :func:`gnmax_q_bound`, the higher orders ``μ₂ = σ√(ln 1/q̃)``, ``μ₁ = μ₂ + 1``
@@ -528,15 +498,17 @@ def rdp_gnmax_data_dependent(counts: Any, *, sigma: float, orders: Any = DEFAULT
     return rdp_gnmax_from_log_q(gnmax_log_q(arr, sigma=sigma), sigma=sigma, orders=orders)
 
 
-def gnmax_epsilon(counts: Any, *, sigma: float, delta: float, orders: Any = DEFAULT_ORDERS,
-                  data_dependent: bool = True, conversion: str = "classic") -> tuple[float, float]:
+def gnmax_epsilon(counts: Any, *, sigma: float, delta: float, orders: Any = GNMAX_ORDERS,
+                  data_dependent: bool = True, conversion: str = "improved") -> tuple[float, float]:
     r"""(ε, δ) of answering every query in ``counts`` with GNMax: ``(epsilon, best_order)``.
 
     RDP adds up over the queries (Mironov 2017, Prop. 1): data-independently
     ``T α/σ²`` (:func:`rdp_gnmax_data_independent`), or, with ``data_dependent=True``, the sum
     of :func:`rdp_gnmax_data_dependent` over the queries. The total is converted with
-    :func:`helpers.accounting.rdp_to_epsilon` (classic: ``ε = min_α rdp(α) + ln(1/δ)/(α−1)``).
-    Example: ``σ = 40``, 640 queries, ``δ = 1e-5``, orders 2..200 → ε = 4.7026 (α = 6).
+    :func:`helpers.accounting.rdp_to_epsilon`: ``conversion="improved"`` (Balle et al. 2020, the
+    course's default everywhere) or ``"classic"`` (``ε = min_α rdp(α) + ln(1/δ)/(α−1)``, Mironov
+    2017, the conversion of Papernot et al. 2018's tables; lesson 04 uses it to reproduce them).
+    Example: ``σ = 40``, 640 queries, ``δ = 1e-5``, orders 2..200, classic → ε = 4.7026 (α = 6).
 
     Only the data-independent ε may be published as it is. The data-dependent ε depends on the
     private votes, so publishing it leaks; :func:`release_epsilon_smooth_sensitivity` releases
@@ -551,7 +523,7 @@ def gnmax_epsilon(counts: Any, *, sigma: float, delta: float, orders: Any = DEFA
     sigma = check_positive(sigma, "sigma")
     delta = check_delta(delta)
     orders = _as_orders(orders)
-    conversion = _check_conversion(conversion)
+    conversion = check_conversion(conversion)
     if data_dependent:
         rdp = np.zeros_like(orders)
         for row in arr:
@@ -579,7 +551,7 @@ def _log1mexp_array(x: Any) -> np.ndarray:
     return np.where(x >= 0.0, -np.inf, out)
 
 
-def rdp_gnmax_from_log_q(log_q: Any, *, sigma: float, orders: Any = DEFAULT_ORDERS) -> np.ndarray:
+def rdp_gnmax_from_log_q(log_q: Any, *, sigma: float, orders: Any = GNMAX_ORDERS) -> np.ndarray:
     r"""RDP of a Gaussian noisy argmax (sensitivity √2, noise ``σ``) whose non-plurality answer has
     probability at most ``q = e^{log_q}`` (Papernot et al. 2018, Thm 6 with Prop. 10's orders).
 
@@ -684,7 +656,7 @@ def rdp_threshold_data_independent(orders: Any, *, sigma1: float) -> np.ndarray:
 
 
 def rdp_threshold_data_dependent(counts: Any, *, threshold: float, sigma1: float,
-                                 orders: Any = DEFAULT_ORDERS) -> np.ndarray:
+                                 orders: Any = GNMAX_ORDERS) -> np.ndarray:
     r"""Data-dependent RDP of Confident-GNMax's step 1 (Papernot et al. 2018, Sec. 4.1 and App. B).
 
     Step 1 has two outcomes (answer or not); the less likely one has probability
@@ -712,7 +684,7 @@ def _as_answered(answered: Any, n: int) -> np.ndarray:
 
 
 def confident_gnmax_rdp(counts: Any, answered: Any = None, *, threshold: float, sigma1: float, sigma2: float,
-                        orders: Any = DEFAULT_ORDERS, data_dependent: bool = True) -> np.ndarray:
+                        orders: Any = GNMAX_ORDERS, data_dependent: bool = True) -> np.ndarray:
     r"""Total RDP of Confident-GNMax over the queries in ``counts``.
 
     * ``data_dependent=False``: a worst-case bound, ``n λ/(2σ₁²) + n λ/σ₂²`` for ``n`` queries.
@@ -746,8 +718,8 @@ def confident_gnmax_rdp(counts: Any, answered: Any = None, *, threshold: float, 
 
 
 def confident_gnmax_epsilon(counts: Any, answered: Any = None, *, threshold: float, sigma1: float, sigma2: float,
-                            delta: float, orders: Any = DEFAULT_ORDERS, data_dependent: bool = True,
-                            conversion: str = "classic") -> tuple[float, float]:
+                            delta: float, orders: Any = GNMAX_ORDERS, data_dependent: bool = True,
+                            conversion: str = "improved") -> tuple[float, float]:
     r"""(ε, δ) of Confident-GNMax over the queries in ``counts``: ``(epsilon, best_order)``.
 
     :func:`confident_gnmax_rdp` converted with :func:`helpers.accounting.rdp_to_epsilon`. With
@@ -758,7 +730,7 @@ def confident_gnmax_epsilon(counts: Any, answered: Any = None, *, threshold: flo
     orders = _as_orders(orders)
     rdp = confident_gnmax_rdp(counts, answered, threshold=threshold, sigma1=sigma1, sigma2=sigma2, orders=orders,
                               data_dependent=data_dependent)
-    eps, order = rdp_to_epsilon(rdp, orders, delta=check_delta(delta), conversion=_check_conversion(conversion))
+    eps, order = rdp_to_epsilon(rdp, orders, delta=check_delta(delta), conversion=check_conversion(conversion))
     return float(eps), float(order)
 
 
@@ -1157,244 +1129,3 @@ def release_epsilon_smooth_sensitivity(counts: Any, answered: Any = None, *, sig
     return SmoothSensitivityRelease(epsilon=noisy + cost + tail, noise_std=ss * sigma_ss, rdp_release_cost=cost,
                                     raw_epsilon=rdp + tail, smooth_sensitivity=ss, order=order, delta=delta,
                                     beta=beta, sigma_ss=sigma_ss, num_answered=int(answered.sum()))
-
-
-# ----------------------------------------------------------------------------- fast teachers (torch)
-
-
-def _torch() -> Any:
-    import torch
-
-    return torch
-
-
-def _make_batched_mlp(num_models: int, in_features: int, hidden: int, num_classes: int, generator: Any) -> Any:
-    torch = _torch()
-
-    class BatchedMLP(torch.nn.Module):
-        """``num_models`` independent ``in → hidden → classes`` ReLU MLPs evaluated with ``torch.bmm``."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            b1 = 1.0 / math.sqrt(in_features)
-            b2 = 1.0 / math.sqrt(hidden)
-            # PyTorch's nn.Linear initialisation, U(−1/√fan_in, 1/√fan_in), per model.
-            def u(*shape: int, bound: float) -> Any:
-                return torch.nn.Parameter((torch.rand(*shape, generator=generator) * 2 - 1) * bound)
-
-            self.w1 = u(num_models, in_features, hidden, bound=b1)
-            self.b1 = u(num_models, 1, hidden, bound=b1)
-            self.w2 = u(num_models, hidden, num_classes, bound=b2)
-            self.b2 = u(num_models, 1, num_classes, bound=b2)
-            self.num_models = num_models
-            self.num_classes = num_classes
-
-        def forward(self, x: Any) -> Any:
-            """``x``: ``(num_models, batch, in)`` or ``(batch, in)`` (shared) → logits ``(num_models, batch, K)``."""
-            if x.dim() == 2:
-                h = torch.relu(torch.matmul(x, self.w1) + self.b1)
-            else:
-                h = torch.relu(torch.baddbmm(self.b1, x, self.w1))
-            return torch.baddbmm(self.b2, h, self.w2)
-
-    return BatchedMLP()
-
-
-def _features(x: Any) -> Any:
-    torch = _torch()
-    if isinstance(x, torch.Tensor):
-        t = x.detach()
-        arr_dtype_uint8 = t.dtype == torch.uint8
-        t = t.float()
-    else:
-        arr = np.asarray(x)
-        if arr.size == 0:
-            raise ValueError("x must not be empty")
-        arr_dtype_uint8 = arr.dtype == np.uint8
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            raise ValueError("x contains NaN or infinity")
-        t = torch.from_numpy(arr.astype(np.float32, copy=False))
-    if t.dim() < 2:
-        raise ValueError(f"x must have shape (N, ...) with one row per example, got shape {tuple(t.shape)}")
-    t = t.reshape(t.shape[0], -1)
-    return t / 255.0 if arr_dtype_uint8 else t
-
-
-def train_teachers(x: Any, y: Any, num_teachers: int, *, teacher_of: Any | None = None, hidden: int = 128,
-                   epochs: int = 30, batch_size: int = 32, lr: float = 1e-3, num_classes: int | None = None,
-                   generator: Any | None = None, seed: int | None = 0, progress: bool = True,
-                   num_threads: int | None = None) -> Any:
-    """Train ``num_teachers`` MLPs, each on its own disjoint shard, as one batched model.
-
-    All teachers share one set of stacked weights ``(num_teachers, …)`` and step together:
-    minibatch ``j`` of every teacher is one ``(num_teachers, batch, 784)`` tensor, the forward
-    pass is two ``torch.baddbmm`` calls, the loss is the sum of the teachers' mean
-    cross-entropies (so each teacher gets exactly its own gradient) and one Adam (``fused``
-    where available; Adam is element-wise, so this equals training the teachers one by one).
-    Shards may differ in size (:func:`assign_teachers` gives nearly, not exactly, equal ones):
-    every epoch has ``ceil(largest shard / batch_size)`` steps and teacher ``t`` splits its own
-    shuffled shard into that many nearly equal minibatches. With ``batch_size`` at least the
-    largest shard (one full-shard step per epoch, as lesson 04 does) every step is exactly
-    full-batch Adam on each teacher's own data.
-    Measured with equal shards of 240 Fashion-MNIST images, 250 teachers of 784-128-10, 30 epochs:
-    about 12 s on 2 idle CPU cores; with one full-shard step per epoch and ``lr=3e-3`` (as lesson 04
-    does) 33–52 s on a busy shared 2-core machine, mean teacher accuracy 74.5%, plurality vote
-    80.5%. Hashed shards are padded to the largest one (about 280 of 60,000 / 250 = 240 on average),
-    so expect up to ~20% more. A teacher whose shard has fewer examples than there are steps gets
-    a zero gradient in the steps it has no example for.
-
-    Parameters
-    ----------
-    x, y
-        Private training images (``uint8`` 0..255 are scaled to [0, 1]; anything else is used
-        as is) and integer labels.
-    num_teachers
-        Number of teachers.
-    teacher_of
-        The teacher of every example, ``int`` array of shape ``(len(x),)`` with values
-        ``0 .. num_teachers-1`` (default :func:`assign_teachers` of the row numbers, seeded with
-        ``seed``). Every teacher needs at least one example.
-    hidden, epochs, batch_size, lr
-        Architecture and Adam settings.
-    num_classes
-        Number of classes (default ``max(y) + 1``).
-    generator, seed
-        ``torch.Generator`` for initialisation and shuffling (default: one seeded with ``seed``).
-    progress
-        Show a ``tqdm.auto`` bar over epochs.
-    num_threads
-        Torch CPU threads to use while training (restored afterwards); default: unchanged.
-        Tiny models (the student) train faster on 1 thread: thread synchronisation costs more
-        than it saves, a lot more on a busy machine.
-
-    Returns
-    -------
-    torch.nn.Module
-        A batched model: ``model(x)`` maps ``(batch, 784)`` to logits ``(num_teachers, batch, K)``;
-        use :func:`predict` for labels.
-    """
-    torch = _torch()
-    from tqdm.auto import tqdm
-
-    feats = _features(x)
-    labels = np.asarray(to_numpy(y))
-    if labels.ndim != 1 or len(labels) != feats.shape[0]:
-        raise ValueError(f"y must have shape ({feats.shape[0]},), got shape {labels.shape}")
-    if labels.dtype.kind not in "iu" or (labels < 0).any():
-        raise ValueError("y must hold integer labels >= 0")
-    num_teachers = check_positive_int(num_teachers, "num_teachers")
-    hidden = check_positive_int(hidden, "hidden")
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    lr = check_positive(lr, "lr")
-    k = int(labels.max()) + 1 if num_classes is None else check_positive_int(num_classes, "num_classes")
-    if labels.max() >= k:
-        raise ValueError(f"y holds label {int(labels.max())} >= num_classes {k}")
-    if teacher_of is None:
-        teacher_of = assign_teachers(np.arange(len(labels)), num_teachers=num_teachers, rng=seed)
-    index, sizes = _padded_shards(teacher_of, num_teachers, len(labels))
-    if generator is None:
-        generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
-
-    model = _make_batched_mlp(num_teachers, feats.shape[1], hidden, k, generator)
-    xs = feats[torch.from_numpy(index)]  # (T, largest shard, d), each row padded by repeating an example
-    ys = torch.from_numpy(labels.astype(np.int64))[torch.from_numpy(index)]
-    try:
-        opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError):  # pragma: no cover - older torch without CPU fused Adam
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-    previous_threads = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(check_positive_int(num_threads, "num_threads"))
-    try:
-        _train_loop(model, opt, xs, ys, torch.from_numpy(sizes), k, batch_size, generator,
-                    tqdm(range(epochs), desc=f"training {num_teachers} models", disable=not progress, leave=False))
-    finally:
-        torch.set_num_threads(previous_threads)
-    model.eval()
-    return model
-
-
-def _padded_shards(teacher_of: Any, num_teachers: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(index, sizes)``: row ``t`` of ``index`` lists teacher ``t``'s examples, padded to the largest shard
-    by repeating its last one; ``sizes[t]`` is the shard's real size."""
-    owner = np.asarray(teacher_of)
-    if owner.shape != (n,):
-        raise ValueError(f"teacher_of must have shape ({n},), one teacher per example, got shape {owner.shape}")
-    if owner.dtype.kind not in "iu" or (owner < 0).any() or (owner >= num_teachers).any():
-        raise ValueError(f"teacher_of must hold teacher numbers 0..{num_teachers - 1}")
-    sizes = np.bincount(owner, minlength=num_teachers)
-    if (sizes == 0).any():
-        raise ValueError(f"teacher_of gives no example to teacher {int(np.argmin(sizes))}: use fewer teachers")
-    order = np.argsort(owner, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    pos = np.minimum(np.arange(sizes.max())[None, :], sizes[:, None] - 1)
-    return order[starts[:, None] + pos].astype(np.int64), sizes.astype(np.int64)
-
-
-def _train_loop(model: Any, opt: Any, xs: Any, ys: Any, sizes: Any, k: int, batch_size: int, generator: Any,
-                epoch_iter: Any) -> None:
-    torch = _torch()
-    num_models, width = ys.shape
-    rows = torch.arange(num_models)[:, None]
-    steps = -(-width // batch_size)  # ceil: the largest shard in minibatches of at most batch_size
-    j = torch.arange(steps + 1)
-    bounds = (j[None, :] * sizes[:, None]) // steps  # teacher t's minibatch j: positions bounds[t, j] .. bounds[t, j+1]
-    counts = bounds[:, 1:] - bounds[:, :-1]  # (T, steps), each at most batch_size
-    cols = torch.arange(int(counts.max()))
-    padding = torch.arange(width)[None, :] >= sizes[:, None]
-    for _ in epoch_iter:
-        keys = torch.rand(num_models, width, generator=generator) + padding  # a shuffle of the real examples first
-        order = torch.argsort(keys, dim=1)
-        for s in range(steps):
-            pos = bounds[:, s, None] + cols[None, :]
-            valid = cols[None, :] < counts[:, s, None]
-            idx = order[rows, torch.minimum(pos, sizes[:, None] - 1)]
-            logits = model(xs[rows, idx])
-            ce = torch.nn.functional.cross_entropy(logits.reshape(-1, k), ys[rows, idx].reshape(-1),
-                                                   reduction="none").reshape(num_models, -1)
-            loss = ((ce * valid).sum(dim=1) / counts[:, s].clamp(min=1)).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-
-def predict(model: Any, x: Any, *, batch_size: int = 2048) -> np.ndarray:
-    """Labels predicted by every model of a batched model: ``int64`` array ``(num_models, N)``.
-
-    Rows are models (teachers), columns queries: the layout :func:`vote_counts` expects.
-    """
-    torch = _torch()
-    feats = _features(x)
-    batch_size = check_positive_int(batch_size, "batch_size")
-    out = []
-    with torch.no_grad():
-        for start in range(0, feats.shape[0], batch_size):
-            out.append(model(feats[start:start + batch_size]).argmax(dim=-1))
-    return torch.cat(out, dim=1).numpy().astype(np.int64)
-
-
-def train_student(x: Any, y: Any, *, hidden: int = 128, epochs: int = 60, batch_size: int = 64, lr: float = 1e-3,
-                  num_classes: int | None = None, seed: int | None = 0, progress: bool = False,
-                  num_threads: int | None = 1) -> Any:
-    """Train the student: one MLP on public images ``x`` labelled by the aggregator (``y``).
-
-    A single-model :func:`train_teachers` (same architecture and optimiser). The student sees
-    only public data and the noisy labels, so by post-processing it inherits their (ε, δ).
-    """
-    n = len(np.asarray(y))
-    if n == 0:
-        raise ValueError("y must not be empty")
-    return train_teachers(x, y, 1, teacher_of=np.zeros(n, dtype=np.int64), hidden=hidden, epochs=epochs,
-                          batch_size=batch_size, lr=lr, num_classes=num_classes, seed=seed, progress=progress,
-                          num_threads=num_threads)
-
-
-def accuracy(model: Any, x: Any, y: Any) -> Any:
-    """Fraction of correct predictions of each model: a float for one model, else an array."""
-    labels = np.asarray(y)
-    preds = predict(model, x)
-    if labels.shape != (preds.shape[1],):
-        raise ValueError(f"y must have shape ({preds.shape[1]},), got shape {labels.shape}")
-    acc = (preds == labels[None, :]).mean(axis=1)
-    return float(acc[0]) if len(acc) == 1 else acc

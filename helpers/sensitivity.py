@@ -65,6 +65,8 @@ __all__ = [
     "max_sensitivity",
     "threshold_sensitivity",
     "differencing_attack",
+    "l1_sensitivity",
+    "l2_sensitivity",
 ]
 
 def _query_value(query: Callable[[np.ndarray], Any], db: np.ndarray) -> np.ndarray:
@@ -72,6 +74,23 @@ def _query_value(query: Callable[[np.ndarray], Any], db: np.ndarray) -> np.ndarr
     if value.ndim > 1:
         raise ValueError(f"query must return a number or a 1-D vector, got shape {value.shape}")
     return value
+
+
+def _vector_value(query: Callable[[np.ndarray], Any], db: np.ndarray) -> np.ndarray:
+    return np.atleast_1d(np.asarray(query(db), dtype=float))
+
+
+def _largest_change(query: Callable[[np.ndarray], Any], db: np.ndarray, others: Any, norm: float,
+                    value: Callable[[Callable[[np.ndarray], Any], np.ndarray], np.ndarray]) -> float:
+    """``max_{D' in others} ‖f(db) − f(D')‖_norm``: the one loop behind every empirical sensitivity here."""
+    base = value(query, db)
+    largest = 0.0
+    for other_db in others:
+        other = value(query, other_db)
+        if other.shape != base.shape:
+            raise ValueError(f"query returned shape {other.shape} on a neighbour but {base.shape} on db")
+        largest = max(largest, float(np.linalg.norm(np.atleast_1d(base - other).ravel(), ord=norm)))
+    return largest
 
 
 def empirical_sensitivity(
@@ -128,15 +147,7 @@ def empirical_sensitivity(
         raise ValueError(f"norm must be 1, 2 or numpy.inf, got {norm!r}")
     arr = as_database(db, binary=(neighbours == "replace"))
     rows = remove_one_neighbours(arr) if neighbours == "remove" else replace_one_neighbours(arr)
-    base = _query_value(query, arr)
-    largest = 0.0
-    for row in rows:
-        value = _query_value(query, row)
-        if value.shape != base.shape:
-            raise ValueError(f"query returned shape {value.shape} on a neighbour but {base.shape} on db")
-        change = np.atleast_1d(base - value)
-        largest = max(largest, float(np.linalg.norm(change, ord=norm)))
-    return largest
+    return _largest_change(query, arr, rows, norm, _query_value)
 
 
 def count_sensitivity(*, neighbours: str = "remove") -> float:
@@ -322,23 +333,10 @@ def threshold_sensitivity(*, neighbours: str = "remove") -> float:
     empirical (local) sensitivity is 0, which is why the empirical value "flips" between 0 and 1
     from one database to the next, while the global sensitivity is 1 under both relations.
 
-    Parameters
-    ----------
-    neighbours
-        ``"remove"`` or ``"replace"``.
-
-    Returns
-    -------
-    float
-        ``1.0``.
-
-    Raises
-    ------
-    ValueError
-        If ``neighbours`` is not ``"remove"`` or ``"replace"``.
+    The bound is a count's (a 0/1 answer moves by at most one): parameters, return value and
+    errors as :func:`count_sensitivity`, which computes it.
     """
-    check_neighbours(neighbours)
-    return 1.0
+    return count_sensitivity(neighbours=neighbours)  # a 0/1 answer: the same bound as a count
 
 
 def differencing_attack(query: Callable[[np.ndarray], Any], db: Any, *, index: int) -> float:
@@ -389,3 +387,47 @@ def differencing_attack(query: Callable[[np.ndarray], Any], db: Any, *, index: i
     if with_person.ndim != 0 or without.ndim != 0:
         raise ValueError("query must return a single number for a differencing attack")
     return float(with_person - without)
+
+
+# ----------------------------------------------------------------------------- empirical Lp sensitivity of a vector query
+
+
+def _lp_sensitivity(query: Callable[[np.ndarray], Any], db: Any, neighbours: Any, order: float) -> float:
+    if not callable(query):
+        raise ValueError(f"query must be a function of a database, got {type(query).__name__}")
+    arr = as_database(db)
+    if isinstance(neighbours, str):  # a relation, as everywhere else in this module
+        neighbours = check_neighbours(neighbours)
+        nbs = list(remove_one_neighbours(arr) if neighbours == "remove" else replace_one_neighbours(arr))
+    else:  # an explicit list of neighbouring databases
+        nbs = [as_database(nb, "neighbour", allow_empty=True) for nb in neighbours]
+    if len(nbs) == 0:
+        raise ValueError("neighbours must hold at least one neighbouring database")
+    return _largest_change(query, arr, nbs, order, _vector_value)
+
+
+def l1_sensitivity(query: Callable[[np.ndarray], Any], db: Any, neighbours: Any) -> float:
+    """Empirical L1 sensitivity ``max_{x' in neighbours} ‖f(db) − f(x')‖₁`` of a (vector) query.
+
+    This is the *local* sensitivity at ``db`` over the given neighbours: a list of neighbouring
+    databases (e.g. ``helpers.remove_one_neighbours(db)``) or a relation, ``"remove"`` or
+    ``"replace"``, as in :func:`empirical_sensitivity`. The Laplace mechanism needs the global
+    one, the maximum over every database; this is only a lower bound on it.
+
+    Raises
+    ------
+    ValueError
+        If ``query`` is not callable, ``db`` is not a non-empty 1-D array, ``neighbours`` is
+        empty, or the query's output shape differs between databases.
+    """
+    return _lp_sensitivity(query, db, neighbours, 1)
+
+
+def l2_sensitivity(query: Callable[[np.ndarray], Any], db: Any, neighbours: Any) -> float:
+    """Empirical L2 sensitivity ``max_{x' in neighbours} ‖f(db) − f(x')‖₂`` of a (vector) query.
+
+    The Gaussian mechanism (:func:`helpers.mechanisms.gaussian_mechanism`) is calibrated to the
+    *global* L2 sensitivity. For a query with d outputs that each move by at most c,
+    ``Δ₂ <= c √d`` while ``Δ₁`` can be ``c d``. See :func:`l1_sensitivity` for the raises.
+    """
+    return _lp_sensitivity(query, db, neighbours, 2)

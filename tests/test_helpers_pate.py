@@ -294,7 +294,8 @@ def test_gnmax_rdp_matches_dp_accounting():
         eps, _ = P.gnmax_epsilon(counts, sigma=sigma, delta=1e-5, orders=orders, data_dependent=False,
                                  conversion="improved")
         assert eps == pytest.approx(acc.get_epsilon(1e-5), rel=1e-9)
-        eps_c, _ = P.gnmax_epsilon(counts, sigma=sigma, delta=1e-5, orders=orders, data_dependent=False)
+        eps_c, _ = P.gnmax_epsilon(counts, sigma=sigma, delta=1e-5, orders=orders, data_dependent=False,
+                                   conversion="classic")
         rdp = n_queries * np.array(orders) / sigma**2
         assert eps_c == pytest.approx(min(rdp - math.log(1e-5) / (np.array(orders) - 1)), rel=1e-12)
 
@@ -324,7 +325,7 @@ def test_gnmax_data_dependent_theorem_6():
     np.testing.assert_allclose(weak, orders / sigma**2)
     # never above α/σ², and a larger gap never costs more
     rng = np.random.default_rng(9)
-    all_orders = P.DEFAULT_ORDERS
+    all_orders = P.GNMAX_ORDERS
     for _ in range(30):
         c = rng.integers(0, 250, size=10).astype(float)
         r = P.rdp_gnmax_data_dependent(c, sigma=rng.uniform(5, 60), orders=all_orders)
@@ -362,9 +363,10 @@ def test_gnmax_epsilon_data_dependent_is_smaller_when_teachers_agree():
 
 def test_batched_loss_gives_each_teacher_its_own_gradient():
     import torch
+    from helpers.models import BatchedMLP
 
     torch.manual_seed(0)
-    model = P._make_batched_mlp(3, 6, 5, 4, torch.Generator().manual_seed(1))
+    model = BatchedMLP(3, 6, 5, 4, generator=torch.Generator().manual_seed(1))
     x = torch.randn(3, 8, 6)
     y = torch.randint(0, 4, (3, 8))
     loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, 4), y.reshape(-1)) * 3
@@ -408,8 +410,10 @@ def test_train_teachers_learns_on_digits():
 
 
 def test_padded_shards_hold_each_teachers_examples():
+    import helpers.pate_teachers as PT
+
     owner = np.array([2, 0, 2, 1, 2, 0])
-    index, sizes = P._padded_shards(owner, 3, 6)
+    index, sizes = PT._padded_shards(owner, 3, 6)
     np.testing.assert_array_equal(sizes, [2, 1, 3])
     assert index.shape == (3, 3)
     for t in range(3):
@@ -422,6 +426,7 @@ def test_adding_one_example_changes_one_teacher_only(batch_size):
     """The privacy unit end to end: add one private example; with key-based shards, every teacher but
     the one that receives it trains exactly as before (full-shard steps and minibatches alike)."""
     import torch
+    import helpers.pate_teachers as PT
 
     from helpers.data import load_digits
 
@@ -435,7 +440,7 @@ def test_adding_one_example_changes_one_teacher_only(batch_size):
     sizes = np.bincount(base, minlength=5)
     if batch_size < sizes.max():  # keep the number of minibatches per epoch the same in both runs
         assert -(-sizes.max() // batch_size) == -(-np.bincount(plus, minlength=5).max() // batch_size)
-    queries = P._features(xt[:200])
+    queries = PT._features(xt[:200])
     model_before = P.train_teachers(x[:399], y[:399], 5, teacher_of=base, **kwargs)
     model_after = P.train_teachers(x, y, 5, teacher_of=plus, **kwargs)
     with torch.no_grad():
@@ -706,7 +711,7 @@ def test_confident_gnmax_rdp(ref):
     counts[:5] = rng.multinomial(100, [0.3, 0.3, 0.2, 0.2], size=5)
     kw = dict(threshold=60.0, sigma1=20.0, sigma2=10.0)
     answered = P.confident_gnmax(counts, **kw, rng=np.random.default_rng(6)) >= 0
-    orders = P.DEFAULT_ORDERS
+    orders = P.GNMAX_ORDERS
     # worst case: every query pays the threshold step and GNMax (how many are answered depends on the data)
     np.testing.assert_allclose(P.confident_gnmax_rdp(counts, **kw, orders=orders, data_dependent=False),
                                30 * (orders / (2 * 20.0**2) + orders / 10.0**2), rtol=1e-14)
@@ -718,7 +723,7 @@ def test_confident_gnmax_rdp(ref):
     got = P.confident_gnmax_rdp(counts, answered, **kw, orders=orders)
     np.testing.assert_allclose(got, expected, rtol=1e-11)
     assert (got <= P.confident_gnmax_rdp(counts, **kw, orders=orders, data_dependent=False) + 1e-12).all()
-    eps, order = P.confident_gnmax_epsilon(counts, answered, **kw, delta=1e-5, orders=orders)
+    eps, order = P.confident_gnmax_epsilon(counts, answered, **kw, delta=1e-5, orders=orders, conversion="classic")
     assert (eps, order) == pytest.approx(ref.core.compute_eps_from_delta(orders, expected, 1e-5), rel=1e-11)
     with pytest.raises(ValueError, match="answered"):
         P.confident_gnmax_rdp(counts, answered.astype(int), **kw)
@@ -787,3 +792,13 @@ def test_release_epsilon_smooth_sensitivity_statistics_and_errors():
     uneven[0, 0] += 1
     with pytest.raises(ValueError, match="same number of teachers"):
         P.release_epsilon_smooth_sensitivity(uneven, **kw, rng=0)
+
+
+def test_lnmax_epsilon_is_perform_analysis_with_keyword_only_privacy_parameters():
+    preds = np.random.default_rng(0).integers(0, 3, size=(50, 40))
+    labels = P.vote_counts(preds, num_classes=3).argmax(axis=1)
+    assert P.lnmax_epsilon(preds, labels, gamma=0.1, delta=1e-5) == P.perform_analysis(preds, labels, 0.1, delta=1e-5)
+    with pytest.raises(TypeError):
+        P.lnmax_epsilon(preds, labels, 0.1, 1e-5)  # privacy parameters are keyword-only
+    with pytest.raises(ValueError, match="noise_eps"):
+        P.perform_analysis(preds, labels, -1.0)  # the legacy wrapper names its own parameters

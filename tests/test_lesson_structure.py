@@ -14,8 +14,10 @@ LESSONS = all_lessons()
 
 
 def test_lessons_are_numbered_in_order() -> None:
-    numbers = [int(lesson[:2]) for lesson in LESSONS]
-    assert numbers == list(range(1, len(LESSONS) + 1))
+    numbered = all_lessons(appendix=False)
+    numbers = [int(lesson[:2]) for lesson in numbered]
+    assert numbers == list(range(1, len(numbered) + 1))
+    assert LESSONS[:len(numbered)] == numbered  # appendices (A1_...) come after every numbered lesson
     assert LESSONS[:3] == ["01_sensitivity", "02_randomized_response", "03_laplace_gaussian"]
 
 

@@ -1,0 +1,604 @@
+"""One training loop for the course, private or not, and the one ``accuracy`` (torch; lessons 04-07).
+
+* :func:`fit` — minibatch SGD/Adam on shuffled batches, or, given a DP-SGD ``engine``
+  (:class:`helpers.dp_engine.DPSGD`), Poisson-sampled batches and the private step; a progress
+  bar, per-epoch history, optional evaluation, early stopping through a callback. Lesson 05's
+  ``train_dp``, :func:`train_private`, the benchmarks and federated clients all call it.
+* :func:`accuracy`, :func:`predict` — evaluation of a model (or of a batched model such as
+  PATE's teachers, :class:`helpers.models.BatchedMLP`).
+* :func:`train_private` — one call from numpy arrays or a pandas DataFrame to a (ε, δ)-DP model.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._torchutils import LossFn, check_generator
+from ._validation import check_delta, check_positive, check_positive_int, check_probability, check_target_epsilon
+
+__all__ = ["History", "fit", "accuracy", "predict", "TrainResult", "train_private"]
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def _as_inputs(model: nn.Module, x: Any) -> torch.Tensor:
+    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    if t.ndim == 0 or t.shape[0] == 0:
+        raise ValueError(f"x must be a non-empty batch of examples, got shape {tuple(t.shape)}")
+    if t.is_floating_point() or t.dtype == torch.uint8:
+        param = next(model.parameters(), None)
+        dtype = param.dtype if param is not None else torch.float32
+        if t.dtype != dtype:
+            t = t.to(dtype)
+        if torch.isnan(t).any():
+            raise ValueError("x contains NaN")
+    return t
+
+
+def _as_labels(y: Any, n: int | None = None) -> torch.Tensor:
+    t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    if t.ndim != 1:
+        raise ValueError(f"y must be one-dimensional, got shape {tuple(t.shape)}")
+    if n is not None and t.shape[0] != n:
+        raise ValueError(f"x and y must have the same number of examples, got {n} and {t.shape[0]}")
+    if not t.is_floating_point() and t.dtype != torch.long:
+        t = t.long()
+    return t
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: Any, *, batch_size: int = 2048) -> np.ndarray:
+    """Predicted classes (arg-max of the outputs), computed in batches with the model in eval mode.
+
+    Parameters
+    ----------
+    model
+        Maps a batch ``(B, ...)`` to logits ``(B, K)``, or — a batched model such as
+        :class:`helpers.models.BatchedMLP` — to ``(num_models, B, K)``.
+    x
+        Inputs (tensor or numpy array; cast to the model's float dtype).
+    batch_size
+        Examples per forward pass.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` labels ``(N,)``, or ``(num_models, N)`` for a batched model (rows are models:
+        the layout :func:`helpers.pate.vote_counts` expects). The model's train/eval mode is restored.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    xt = _as_inputs(model, x)
+    was_training = model.training
+    model.eval()
+    try:
+        out = [model(xt[i: i + batch_size]).argmax(dim=-1) for i in range(0, xt.shape[0], batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out, dim=-1).numpy().astype(np.int64)
+
+
+def accuracy(model: nn.Module, x: Any, y: Any, *, batch_size: int = 1024) -> Any:
+    """Fraction of examples whose predicted class (:func:`predict`) equals the label.
+
+    A float for a model, or one float per model (a numpy array) for a batched model of several.
+    This is the course's one ``accuracy`` (lessons 04-07). Test accuracy is a statistic of the
+    test data, not covered by any training guarantee.
+    """
+    labels = _as_labels(y).numpy()
+    preds = predict(model, x, batch_size=batch_size)
+    if labels.shape[0] != preds.shape[-1]:
+        raise ValueError(f"y must have shape ({preds.shape[-1]},), got shape {labels.shape}")
+    if preds.ndim == 1:
+        return float((preds == labels).mean())
+    acc = (preds == labels[None, :]).mean(axis=1)
+    return float(acc[0]) if len(acc) == 1 else acc
+
+
+# ----------------------------------------------------------------------------- fit
+
+
+@dataclass
+class History:
+    """What :func:`fit` returns, one entry per epoch run.
+
+    Attributes
+    ----------
+    epoch
+        1, 2, ...
+    train_loss
+        Mean loss of the epoch's training batches. **Not private**: computed from the training
+        examples without noise, even when the model is trained with DP-SGD.
+    test_accuracy
+        :func:`accuracy` on ``eval_data`` after each epoch (empty without ``eval_data``).
+    epsilon
+        With an engine and ``delta``: ε spent after each epoch (the engine's accountant).
+    steps
+        Optimizer steps taken.
+    stopped_early
+        True if ``callback`` ended training before ``epochs``.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    epsilon: list[float] = field(default_factory=list)
+    steps: int = 0
+    stopped_early: bool = False
+
+
+def _optimizer(model: nn.Module, optimizer: Any, lr: float, momentum: float) -> torch.optim.Optimizer:
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    if optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    if optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr)
+    raise ValueError(f"optimizer must be 'sgd', 'adam' or a torch.optim.Optimizer, got {optimizer!r}")
+
+
+def fit(
+    model: nn.Module,
+    x: Any = None,
+    y: Any = None,
+    *,
+    epochs: int,
+    batch_size: int | None = None,
+    lr: float,
+    optimizer: str | torch.optim.Optimizer = "sgd",
+    momentum: float = 0.0,
+    engine: Any = None,
+    generator: torch.Generator | None = None,
+    eval_data: tuple[Any, Any] | None = None,
+    progress: bool = True,
+    loss_fn: LossFn | None = None,
+    steps_per_epoch: int | None = None,
+    delta: float | None = None,
+    callback: Callable[[int, History], bool | None] | None = None,
+    desc: str | None = None,
+    batches: Callable[[int], Iterable[tuple[Any, Any]]] | None = None,
+) -> History:
+    """Train ``model`` on ``(x, y)``: the course's one training loop, non-private or DP-SGD.
+
+    Without ``engine``: every epoch shuffles the examples (``torch.randperm(n, generator=generator)``),
+    cuts them into batches of ``batch_size`` and takes one optimizer step per batch on
+    ``loss_fn(model(x_b), y_b)``. Not private. With ``batches`` instead of ``x, y`` the caller
+    chooses the minibatches (PATE's teachers: one minibatch of every teacher's own shard per step).
+
+    With ``engine`` (a :class:`helpers.dp_engine.DPSGD` on this model): every epoch draws
+    ``steps_per_epoch`` Poisson batches at rate ``q = batch_size / n``
+    (:func:`helpers.dpsgd.poisson_batches`) and takes one private step on each (clip each
+    example's gradient to C, sum, add N(0, σ²C²), divide by ``L = batch_size``). The engine's
+    accountant records every step; with ``delta`` the history holds ε after every epoch
+    (add/remove-one example of ``(x, y)``). ``batch_size`` is the *expected* batch size: the
+    engine's ``sample_rate`` must be ``batch_size / n`` (it is set if the engine has none).
+
+    Parameters
+    ----------
+    model
+        The network; its outputs go to ``loss_fn``.
+    x, y
+        Training inputs and targets (tensors or numpy arrays; integer labels become ``long``).
+    epochs, batch_size, lr
+        Epochs, (expected) batch size (required unless ``batches``), learning rate.
+    optimizer
+        ``"sgd"`` (with ``momentum``), ``"adam"``, or an optimizer over the model's parameters.
+        With an engine that already has an optimizer, that one is used.
+    engine
+        ``None`` (non-private) or a DP-SGD engine whose ``model`` is ``model``.
+    generator
+        ``torch.Generator`` for the shuffles or the Poisson batches (the engine has its own for
+        the noise; pass the same one to both for a single stream).
+    eval_data
+        ``(x_test, y_test)``: :func:`accuracy` after every epoch, in ``History.test_accuracy``.
+    progress
+        Show a ``tqdm`` bar over the steps (``desc`` names it).
+    loss_fn
+        Default ``F.cross_entropy`` (the engine's own ``loss_fn`` with an engine).
+    steps_per_epoch
+        Private training only: Poisson batches per epoch (default ``ceil(n / batch_size)``).
+    delta
+        δ at which to record ε after each epoch (private training only).
+    batches
+        Non-private training only: ``batches(epoch)`` (1-based) yields the epoch's ``(x_b, y_b)``
+        pairs, replacing ``x``, ``y``, ``batch_size`` and the shuffle; ``steps_per_epoch`` then only
+        sizes the progress bar.
+    callback
+        ``callback(epoch, history)`` after each epoch (1-based); returning True stops training
+        (``history.stopped_early``). Stopping by looking at the model does not change what the
+        planned schedule's ε covers; see :func:`train_private`.
+
+    Returns
+    -------
+    History
+        Per-epoch losses (not private), test accuracies, ε.
+
+    Raises
+    ------
+    ValueError
+        Invalid arguments, an engine built on another model, or an engine whose sample rate is
+        not ``batch_size / n``.
+    """
+    from tqdm.auto import tqdm
+
+    from .dpsgd import poisson_batches
+
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    epochs = check_positive_int(epochs, "epochs")
+    if batches is not None:
+        if x is not None or y is not None or batch_size is not None or engine is not None:
+            raise ValueError("batches replaces x, y and batch_size, and is for non-private training (no engine)")
+        if not callable(batches):
+            raise ValueError("batches must be a function epoch -> iterable of (x_batch, y_batch)")
+    else:
+        if x is None or y is None:
+            raise ValueError("fit needs the training data x and y (or batches)")
+        xt = _as_inputs(model, x)
+        yt = _as_labels(y, xt.shape[0])
+        n = xt.shape[0]
+        if batch_size is None:
+            raise ValueError("batch_size is required (the expected batch size with an engine)")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if batch_size > n:
+            raise ValueError(f"batch_size must be <= the number of training examples ({n}), got {batch_size}")
+    lr = check_positive(lr, "lr")
+    momentum = check_probability(momentum, "momentum", open_high=True)
+    check_generator(generator)
+    if delta is not None:
+        delta = check_delta(delta)
+    if eval_data is not None:
+        if not (isinstance(eval_data, (tuple, list)) and len(eval_data) == 2):
+            raise ValueError("eval_data must be a pair (x_test, y_test)")
+        eval_x = _as_inputs(model, eval_data[0])
+        eval_y = _as_labels(eval_data[1], eval_x.shape[0])
+
+    if engine is None:
+        if steps_per_epoch is not None and batches is None:
+            raise ValueError("steps_per_epoch is for private training (an engine's Poisson batches) or with batches")
+        loss_fn = F.cross_entropy if loss_fn is None else loss_fn
+        opt = _optimizer(model, optimizer, lr, momentum)
+        if batches is None:
+            per_epoch = math.ceil(n / batch_size)
+        else:
+            per_epoch = None if steps_per_epoch is None else check_positive_int(steps_per_epoch, "steps_per_epoch")
+    else:
+        if getattr(engine, "model", None) is not model:
+            raise ValueError("engine must be a DP-SGD engine built on this model (engine.model is not model)")
+        if loss_fn is not None:
+            raise ValueError("with an engine the loss is the engine's loss_fn; do not pass loss_fn")
+        q = batch_size / n
+        if engine.sample_rate is None:
+            engine.sample_rate = q
+        elif not math.isclose(engine.sample_rate, q, rel_tol=1e-12):
+            raise ValueError(f"the engine's sample_rate {engine.sample_rate} is not batch_size / n = {q}")
+        if engine.expected_batch_size is None:
+            engine.expected_batch_size = float(batch_size)
+        if engine.optimizer is None:
+            engine.optimizer = _optimizer(model, optimizer, lr, momentum)
+        per_epoch = math.ceil(n / batch_size) if steps_per_epoch is None else check_positive_int(
+            steps_per_epoch, "steps_per_epoch")
+
+    history = History()
+    total = None if per_epoch is None else epochs * per_epoch
+    bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
+    model.train()
+    try:
+        for epoch in range(1, epochs + 1):
+            losses = []
+            if engine is None:
+                pairs = batches(epoch) if batches is not None else (
+                    (xt[idx], yt[idx]) for idx in torch.randperm(n, generator=generator).split(batch_size))
+                for xb, yb in pairs:
+                    opt.zero_grad()
+                    loss = loss_fn(model(xb), yb)
+                    loss.backward()
+                    opt.step()
+                    losses.append(float(loss.detach()))
+                    history.steps += 1
+                    bar.update(1)
+            else:
+                for idx in poisson_batches(n, sample_rate=q, steps=per_epoch, generator=generator):
+                    loss = engine.step(xt[idx], yt[idx])
+                    if not math.isnan(loss):
+                        losses.append(loss)
+                    history.steps += 1
+                    bar.update(1)
+            history.epoch.append(epoch)
+            history.train_loss.append(float(np.mean(losses)) if losses else float("nan"))
+            postfix = {}
+            if engine is not None and delta is not None:
+                history.epsilon.append(engine.epsilon(delta=delta))
+                postfix["eps"] = f"{history.epsilon[-1]:.2f}"
+            if eval_data is not None:
+                history.test_accuracy.append(accuracy(model, eval_x, eval_y))
+                postfix["test_acc"] = f"{history.test_accuracy[-1]:.3f}"
+            if postfix:
+                bar.set_postfix(**postfix)
+            if callback is not None and callback(epoch, history) and epoch < epochs:
+                history.stopped_early = True
+                break
+        if history.stopped_early:  # a finished bar, not a red one stuck part-way (tqdm's notebook bar marks n < total)
+            bar.set_description(f"{desc or 'training'} stopped early after {history.steps} of {total or '?'} steps")
+            bar.total = bar.n
+            bar.refresh()
+    finally:
+        bar.close()
+    return history
+
+
+# ----------------------------------------------------------------------------- train_private
+
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_private` returns.
+
+    Attributes
+    ----------
+    model
+        The trained model (the same object that was passed in).
+    epsilon
+        **The guarantee**: ε of the full planned schedule (``epochs`` epochs, ≤ target_epsilon),
+        with respect to adding or removing one training example, at ``delta``. It holds whatever
+        early stopping decided, because stopping is a function of the planned run's iterates and
+        of the held-out validation data (post-processing).
+    epsilon_of_steps_run
+        ε that a *fixed* schedule of ``steps`` steps would spend (RDP accountant). Not a
+        guarantee for this run when early stopping chose ``steps`` by looking at the model
+        (an adaptively chosen length needs a privacy filter: Feldman & Zrnic 2021); shown only
+        to say how much of the budget the stopped run would have used.
+    noise_multiplier, sample_rate, steps, delta
+        What the accountant used (``steps``: the steps actually run; the planned ones are
+        ``planned_steps``).
+    planned_steps
+        ``epochs × steps per epoch``, the schedule ``epsilon`` accounts for.
+    history
+        Per epoch: ``{"epoch", "epsilon_of_steps_run", "train_loss_not_private", "val_loss",
+        "val_accuracy"}``. **Not private**: ``train_loss_not_private`` is the mean loss of the
+        Poisson batches, computed from the training examples without noise (releasing it is
+        not covered by ``epsilon``); ``val_loss`` / ``val_accuracy`` are exact statistics of
+        the validation examples, which the guarantee does not protect. Choosing among several
+        runs by such numbers (or by test accuracy) is not covered by one run's ε either.
+    stopped_early
+        True if early stopping ended training before ``epochs``.
+    """
+
+    model: nn.Module
+    epsilon: float
+    epsilon_of_steps_run: float
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+    planned_steps: int
+    delta: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False
+
+    def __iter__(self):  # allows ``model, epsilon = train_private(...)`` (the planned guarantee)
+        return iter((self.model, self.epsilon))
+
+
+def _as_arrays(data: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        if isinstance(target, str):
+            if target not in data.columns:
+                raise ValueError(f"target column {target!r} is not in the DataFrame (columns: {list(data.columns)})")
+            y = data[target].to_numpy()
+            data = data.drop(columns=[target])
+        elif target is None:
+            raise ValueError("target must be a column name or an array of labels")
+        else:
+            y = np.asarray(target)
+        non_numeric = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
+        if non_numeric:
+            raise ValueError(f"data columns {non_numeric} are not numeric; encode them first (e.g. pd.get_dummies)")
+        x = data.to_numpy(dtype=np.float32)
+    else:
+        if target is None or isinstance(target, str):
+            raise ValueError("target must be an array of labels when data is an array")
+        x = np.asarray(data)
+        y = np.asarray(target)
+    if x.ndim < 2:
+        raise ValueError(f"data must have shape (n, features...), got {x.shape}")
+    if y.ndim != 1:
+        raise ValueError(f"target must be one-dimensional, got shape {y.shape}")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"data and target must have the same length, got {x.shape[0]} and {y.shape[0]}")
+    if x.shape[0] < 2:
+        raise ValueError(f"data must hold at least 2 examples, got {x.shape[0]}")
+    if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        raise ValueError("data and target must be numeric")
+    if np.isnan(x.astype(float)).any():
+        raise ValueError("data contains NaN (missing values); drop or impute them first")
+    if np.isnan(y.astype(float)).any():
+        raise ValueError("target contains NaN")
+    return x, y
+
+
+def train_private(
+    model: nn.Module,
+    data: Any,
+    target: Any = None,
+    *,
+    target_epsilon: float,
+    delta: float,
+    epochs: int,
+    batch_size: int,
+    max_norm: float = 1.0,
+    lr: float = 0.5,
+    momentum: float = 0.9,
+    loss_fn: LossFn | None = None,
+    validation_split: float | None = None,
+    early_stopping_patience: int | None = None,
+    generator: torch.Generator | None = None,
+    method: str = "bookkeeping",
+    progress: bool = True,
+    framework: str = "torch",
+) -> TrainResult:
+    """Train ``model`` with DP-SGD to a target (ε, δ) in one call.
+
+    σ is calibrated with :func:`helpers.accounting.noise_multiplier` so that
+    ``epochs · ⌈n/L⌉`` Poisson-sampled steps at rate ``q = L/n`` (``L = batch_size``) cost
+    ``target_epsilon`` (improved RDP conversion); then :func:`fit` with a :class:`helpers.dp_engine.DPSGD` engine and SGD(lr, momentum).
+    The privacy unit is one *training example* (one row): the returned model is
+    (``result.epsilon``, δ)-DP with respect to adding or removing one row of the training
+    part (Poisson sampling, add/remove-one neighbours, as the accountant assumes). A person
+    with several rows is protected only by group privacy (k rows: about k·ε). Under the
+    replace-one relation (change one row) the same run is (2ε, (1 + e^ε)δ)-DP by group
+    privacy, since a replacement is one removal and one addition.
+
+    Validation and privacy (our choice, say it when you report results): with
+    ``validation_split`` a random fraction is held out *before* training and never used for
+    gradients; after each epoch the model's loss/accuracy on it is computed **without**
+    DP. Those numbers, and the epoch early stopping picks from them, are therefore not
+    private with respect to the *validation* examples — treat the validation set as data
+    you may release statistics about (or split off public data). The training examples
+    stay protected: the stopping rule is post-processing of the planned run's iterates plus
+    the independent validation data, so ``result.epsilon`` — the ε of the *planned* schedule
+    — is the guarantee, wherever training stopped. ``result.epsilon_of_steps_run`` (what a
+    fixed schedule of the steps actually run would spend) is not a guarantee: the length was
+    chosen by looking at the model (that would need a privacy filter, Feldman & Zrnic 2021).
+    ``history`` (training loss, validation metrics) is not private; see :class:`TrainResult`.
+
+    Parameters
+    ----------
+    model
+        Module mapping a float batch of ``data`` rows to outputs (Linear/Conv2d/Embedding
+        layers; see :func:`helpers.dp_engine.check_supported`).
+    data
+        numpy array (n, ...) or pandas DataFrame (numeric columns).
+    target
+        Column name (with a DataFrame) or array of n labels (integers: classification with
+        cross-entropy; floats: regression with MSE, unless ``loss_fn`` is given).
+    target_epsilon, delta
+        The budget: ε > 0, δ in (0, 1) (take δ ≪ 1/n).
+    epochs, batch_size
+        Planned epochs and expected batch size L (sample rate q = L/n_train).
+    max_norm, lr, momentum
+        Clipping norm C, SGD learning rate and momentum.
+    validation_split
+        Fraction in (0, 1) held out for (non-private) validation, or None.
+    early_stopping_patience
+        Stop when the validation loss has not improved for this many epochs (needs
+        ``validation_split``).
+    generator
+        ``torch.Generator`` for the split, the batches and the noise.
+    method
+        ``"bookkeeping"`` or ``"ghost"`` (see :class:`helpers.dp_engine.DPSGD`).
+    progress
+        Show a tqdm progress bar.
+
+    framework
+        ``"torch"``, or ``"tensorflow"``: TensorFlow Privacy's DPKerasSGDOptimizer in the appendix's
+        environment ``.venv-tf`` (``model`` is then ``"tutorial_cnn"``, ``"mlp"`` or a Keras JSON
+        string; returns a :class:`helpers.tensorflow_bridge.TFTrainResult`, weights and ε).
+
+    Returns
+    -------
+    TrainResult
+        Unpacks as ``model, epsilon = train_private(...)`` (``epsilon``: the planned guarantee).
+
+    Raises
+    ------
+    ValueError
+        Invalid arguments (``target_epsilon`` must be finite: ε = ∞ is no privacy, train
+        without DP-SGD then), a model the engine does not support, or a batch size larger
+        than the training part.
+
+    References
+    ----------
+    Abadi et al. 2016; Mironov, Talwar & Zhang 2019 (RDP of the subsampled Gaussian).
+    """
+    if framework != "torch":  # TensorFlow Privacy, through its own environment (appendix A1)
+        from .tensorflow_bridge import train_private as tf_train_private
+        return tf_train_private(**{k: v for k, v in locals().items() if k != "tf_train_private"})
+    from . import accounting
+    from .dp_engine import DPSGD
+
+    target_epsilon = check_target_epsilon(target_epsilon)
+    delta = check_delta(delta)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    max_norm = check_positive(max_norm, "max_norm")
+    lr = check_positive(lr, "lr")
+    momentum = check_probability(momentum, "momentum", open_high=True)
+    if validation_split is not None:
+        validation_split = check_probability(validation_split, "validation_split", open_low=True, open_high=True)
+    if early_stopping_patience is not None:
+        early_stopping_patience = check_positive_int(early_stopping_patience, "early_stopping_patience")
+        if validation_split is None:
+            raise ValueError("early_stopping_patience needs validation_split (early stopping looks at validation loss)")
+    check_generator(generator)
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    x_np, y_np = _as_arrays(data, target)
+
+    dtype = next(model.parameters()).dtype
+    x_all = torch.tensor(x_np, dtype=dtype)
+    classification = y_np.dtype.kind in "biu"
+    y_all = torch.tensor(y_np, dtype=torch.long if classification else dtype)
+    if loss_fn is None:
+        loss_fn = F.cross_entropy if classification else (lambda out, t: F.mse_loss(out.reshape(t.shape), t))
+
+    n = x_all.shape[0]
+    perm = torch.randperm(n, generator=generator)
+    n_val = int(round(validation_split * n)) if validation_split else 0
+    if validation_split and not (1 <= n_val < n):
+        raise ValueError(f"validation_split={validation_split} leaves no validation or no training data for n={n}")
+    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    x_tr, y_tr = x_all[train_idx], y_all[train_idx]
+    n_tr = x_tr.shape[0]
+    if batch_size > n_tr:
+        raise ValueError(f"batch_size must be <= the number of training examples ({n_tr}), got {batch_size}")
+    q = batch_size / n_tr
+    steps_per_epoch = max(1, math.ceil(n_tr / batch_size))
+    planned = epochs * steps_per_epoch
+    sigma = float(accounting.noise_multiplier(target_epsilon=target_epsilon, delta=delta, sample_rate=q, steps=planned))
+
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    dp = DPSGD(model, loss_fn, opt, max_norm=max_norm, noise_multiplier=sigma, sample_rate=q,
+               expected_batch_size=batch_size, generator=generator, method=method)
+    rows: list[dict[str, float]] = []
+    best, waited = math.inf, 0
+
+    def after_epoch(epoch: int, hist: History) -> bool:
+        nonlocal best, waited
+        row = {"epoch": epoch, "epsilon_of_steps_run": hist.epsilon[-1], "train_loss_not_private": hist.train_loss[-1]}
+        if n_val:
+            with torch.no_grad():
+                model.eval()
+                out = model(x_all[val_idx])
+                row["val_loss"] = float(loss_fn(out, y_all[val_idx]))
+                if classification:
+                    row["val_accuracy"] = float((out.argmax(1) == y_all[val_idx]).float().mean())
+                model.train()
+        rows.append(row)
+        if early_stopping_patience is None:
+            return False
+        if row["val_loss"] < best - 1e-6:
+            best, waited = row["val_loss"], 0
+            return False
+        waited += 1
+        return waited >= early_stopping_patience
+
+    hist = fit(model, x_tr, y_tr, epochs=epochs, batch_size=batch_size, lr=lr, engine=dp, generator=generator,
+               steps_per_epoch=steps_per_epoch, delta=delta, callback=after_epoch, progress=progress,
+               desc=f"DP-SGD (σ={sigma:.2f})")
+    model.eval()
+    eps_planned = float(accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=planned, delta=delta))
+    return TrainResult(model=model, epsilon=eps_planned, epsilon_of_steps_run=dp.epsilon(delta=delta),
+                       noise_multiplier=sigma, sample_rate=q, steps=dp.steps, planned_steps=planned, delta=delta,
+                       history=rows, stopped_early=hist.stopped_early)
