@@ -230,8 +230,9 @@ def train_private(
     if framework not in ("tensorflow", "tf", "keras"):
         raise ValueError(f"framework must be 'torch' or 'tensorflow', got {framework!r}")
     # Arguments of the PyTorch train_private that mean nothing here: refuse anything set to a non-default.
-    defaults = {"loss_fn": None, "validation_split": None, "early_stopping_patience": None,
-                "method": "bookkeeping", "progress": True}
+    # (progress is accepted and ignored: Keras trains silently in the subprocess.)
+    unsupported.pop("progress", None)
+    defaults = {"loss_fn": None, "validation_split": None, "early_stopping_patience": None, "method": "bookkeeping"}
     bad = {k: v for k, v in unsupported.items() if k not in defaults or v != defaults[k]}
     if bad:
         raise ValueError(f"framework='tensorflow' does not support {sorted(bad)} "
@@ -256,11 +257,12 @@ def train_private(
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31 - 1))
 
+    python = tf_python()  # before any work: a missing .venv-tf is the likeliest error
     n_train = (len(x) // batch_size) * batch_size
     q = batch_size / n_train
     steps = epochs * (n_train // batch_size)
     if noise_multiplier is None:
-        sigma = accounting.noise_multiplier(target_epsilon=accounting._check_target_epsilon(target_epsilon),
+        sigma = accounting.noise_multiplier(target_epsilon=target_epsilon,
                                             delta=delta, sample_rate=q, steps=steps)
     else:
         sigma = check_positive(noise_multiplier, "noise_multiplier")
@@ -269,7 +271,6 @@ def train_private(
     settings = {"model": model, "epochs": epochs, "batch_size": batch_size, "n_train": n_train,
                 "max_norm": max_norm, "noise_multiplier": sigma, "lr": lr, "momentum": momentum,
                 "delta": delta, "seed": seed, "num_classes": int(y.max()) + 1}
-    python = tf_python()
     with tempfile.TemporaryDirectory(prefix="ppml-tf-") as tmp:
         job, out = Path(tmp) / "job.npz", Path(tmp) / "result.npz"
         arrays = {"x": _image_layout(x, model), "y": y}
