@@ -88,7 +88,7 @@ $(TF_STAMP): requirements-tf.txt pyproject.toml
 	@echo "Installing the course's helpers into $(VENV_TF)/ without dependencies (the pins above replace the base's ranges; no torch)."
 	$(VENV_TF)/bin/python -m pip install --disable-pip-version-check --no-deps -e .
 	$(VENV_TF)/bin/python -c 'import helpers, helpers.checks, helpers.accounting, tensorflow_privacy; print("ok: helpers and tensorflow_privacy import in $(VENV_TF)")'
-	$(VENV_TF)/bin/python -m ipykernel install $(if $(TF_KERNEL_PREFIX),--prefix "$(TF_KERNEL_PREFIX)",--user) --name ppml-tf --display-name "Python 3.11 (TensorFlow Privacy, ppml-tf)"
+	$(VENV_TF)/bin/python -m ipykernel install $(if $(TF_KERNEL_PREFIX),--prefix "$(TF_KERNEL_PREFIX)",--user) --name ppml-tf --display-name "Python 3 (ppml-tf)"
 	@touch $(TF_STAMP)
 
 clean:
