@@ -8,6 +8,8 @@
 #   make test    set up, then run the whole test suite (offline, quick mode)
 #   make bench   set up, then print the benchmark figures (benchmarks/)
 #   make release regenerate lessons/ from solutions/ (instructors)
+#   make tf-env  build .venv-tf, the TensorFlow Privacy appendix's own environment (Python 3.11 only),
+#                and register its Jupyter kernel "ppml-tf" (idempotent; see requirements-tf.txt)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -27,7 +29,7 @@ PYTEST_ARGS ?=
 JOBS   ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup lab instructor test bench data release check clean
+.PHONY: setup lab instructor test bench data release check clean tf-env
 
 setup: $(STAMP)
 
@@ -67,5 +69,27 @@ release: setup
 check: setup
 	$(BIN)/python -m autograder check
 
+# The appendix on TensorFlow Privacy runs in a second environment: TF Privacy 0.9.0 (its latest release)
+# declares Requires-Python < 3.12 and needs TensorFlow <= 2.15 (Keras 2) with numpy 1.x, which cannot share
+# .venv (numpy 2, Flower's protobuf). Its kernel "ppml-tf" is registered in .venv's Jupyter when .venv
+# exists (where `make lab` looks), else in the user's Jupyter folder; TF_KERNEL_PREFIX overrides.
+PYTHON_TF ?= $(shell command -v python3.11 2>/dev/null || echo $(PYTHON))
+VENV_TF   ?= .venv-tf
+TF_STAMP  := $(VENV_TF)/.tf-installed
+TF_KERNEL_PREFIX ?= $(if $(wildcard $(BIN)/python),$(abspath $(VENV)),)
+
+tf-env: $(TF_STAMP)
+
+$(TF_STAMP): requirements-tf.txt pyproject.toml
+	@$(PYTHON_TF) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "make tf-env needs Python 3.11, found %d.%d (%s). TensorFlow Privacy 0.9.0, its latest release, declares Requires-Python < 3.12 and needs TensorFlow <= 2.15 (Keras 2), which publishes no wheels for Python 3.12; the course itself needs 3.11 or newer. Install Python 3.11 and run: make tf-env PYTHON_TF=python3.11" % (v + (sys.executable,)))'
+	@test -x $(VENV_TF)/bin/python || { echo "Creating $(VENV_TF)/ with $(PYTHON_TF)"; $(PYTHON_TF) -m venv $(VENV_TF); }
+	@echo "Installing TensorFlow 2.15.1 and TensorFlow Privacy 0.9.0 (requirements-tf.txt): about 2 GB on disk, a few minutes the first time."
+	$(VENV_TF)/bin/python -m pip install --disable-pip-version-check -r requirements-tf.txt
+	@echo "Installing the course's helpers into $(VENV_TF)/ without dependencies (the pins above replace the base's ranges; no torch)."
+	$(VENV_TF)/bin/python -m pip install --disable-pip-version-check --no-deps -e .
+	$(VENV_TF)/bin/python -c 'import helpers, helpers.checks, helpers.accounting, tensorflow_privacy; print("ok: helpers and tensorflow_privacy import in $(VENV_TF)")'
+	$(VENV_TF)/bin/python -m ipykernel install $(if $(TF_KERNEL_PREFIX),--prefix "$(TF_KERNEL_PREFIX)",--user) --name ppml-tf --display-name "Python 3 (ppml-tf)"
+	@touch $(TF_STAMP)
+
 clean:
-	rm -rf $(VENV) .venv-py312 grading .pytest_cache
+	rm -rf $(VENV) $(VENV_TF) .venv-py312 grading .pytest_cache

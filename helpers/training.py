@@ -447,6 +447,7 @@ def train_private(
     generator: torch.Generator | None = None,
     method: str = "bookkeeping",
     progress: bool = True,
+    framework: str = "torch",
 ) -> TrainResult:
     """Train ``model`` with DP-SGD to a target (ε, δ) in one call.
 
@@ -501,6 +502,11 @@ def train_private(
     progress
         Show a tqdm progress bar.
 
+    framework
+        ``"torch"``, or ``"tensorflow"``: TensorFlow Privacy's DPKerasSGDOptimizer in the appendix's
+        environment ``.venv-tf`` (``model`` is then ``"tutorial_cnn"``, ``"mlp"`` or a Keras JSON
+        string; returns a :class:`helpers.tensorflow_bridge.TFTrainResult`, weights and ε).
+
     Returns
     -------
     TrainResult
@@ -517,6 +523,9 @@ def train_private(
     ----------
     Abadi et al. 2016; Mironov, Talwar & Zhang 2019 (RDP of the subsampled Gaussian).
     """
+    if framework != "torch":  # TensorFlow Privacy, through its own environment (appendix A1)
+        from .tensorflow_bridge import train_private as tf_train_private
+        return tf_train_private(**{k: v for k, v in locals().items() if k != "tf_train_private"})
     from . import accounting
     from .dp_engine import DPSGD
 
