@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_delta, check_positive, check_positive_int, check_probability
+from ._validation import as_table_arrays, check_delta, check_positive, check_positive_int, check_probability
 
 __all__ = ["TFTrainResult", "TensorFlowEnvironmentMissing", "tf_python", "train_private", "MODELS"]
 
@@ -132,21 +132,11 @@ class TFTrainResult:
 
 
 def _as_xy(data: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
-        if not isinstance(target, str) or target not in data.columns:
-            raise ValueError("with a DataFrame, target must be the name of one of its columns")
-        y = data[target].to_numpy()
-        x = data.drop(columns=[target]).to_numpy(dtype=np.float32)
-    else:
-        if target is None:
-            raise ValueError("target (the labels) is required")
-        x, y = np.asarray(data, dtype=np.float32), np.asarray(target)
-    if y.ndim != 1 or x.shape[0] != y.shape[0] or y.dtype.kind not in "iu":
-        raise ValueError(f"need n rows of data and n integer labels, got shapes {x.shape} and {y.shape} ({y.dtype})")
+    """The course's table rules (:func:`helpers._validation.as_table_arrays`), then Keras' needs."""
+    x, y = as_table_arrays(data, target)
+    if y.dtype.kind not in "iu":
+        raise ValueError(f"target must hold integer class labels, got dtype {y.dtype}")
+    x = x.astype(np.float32)
     if not np.isfinite(x).all():
         raise ValueError("data contains NaN or infinite values")
     return x, y.astype(np.int64)

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._torchutils import LossFn, check_generator
-from ._validation import check_delta, check_positive, check_positive_int, check_probability, check_target_epsilon
+from ._validation import (as_table_arrays, check_delta, check_positive, check_positive_int, check_probability,
+                          check_target_epsilon)
 
 __all__ = ["History", "fit", "accuracy", "predict", "TrainResult", "train_private"]
 
@@ -388,47 +389,6 @@ class TrainResult:
         return iter((self.model, self.epsilon))
 
 
-def _as_arrays(data: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
-        if isinstance(target, str):
-            if target not in data.columns:
-                raise ValueError(f"target column {target!r} is not in the DataFrame (columns: {list(data.columns)})")
-            y = data[target].to_numpy()
-            data = data.drop(columns=[target])
-        elif target is None:
-            raise ValueError("target must be a column name or an array of labels")
-        else:
-            y = np.asarray(target)
-        non_numeric = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
-        if non_numeric:
-            raise ValueError(f"data columns {non_numeric} are not numeric; encode them first (e.g. pd.get_dummies)")
-        x = data.to_numpy(dtype=np.float32)
-    else:
-        if target is None or isinstance(target, str):
-            raise ValueError("target must be an array of labels when data is an array")
-        x = np.asarray(data)
-        y = np.asarray(target)
-    if x.ndim < 2:
-        raise ValueError(f"data must have shape (n, features...), got {x.shape}")
-    if y.ndim != 1:
-        raise ValueError(f"target must be one-dimensional, got shape {y.shape}")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"data and target must have the same length, got {x.shape[0]} and {y.shape[0]}")
-    if x.shape[0] < 2:
-        raise ValueError(f"data must hold at least 2 examples, got {x.shape[0]}")
-    if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
-        raise ValueError("data and target must be numeric")
-    if np.isnan(x.astype(float)).any():
-        raise ValueError("data contains NaN (missing values); drop or impute them first")
-    if np.isnan(y.astype(float)).any():
-        raise ValueError("target contains NaN")
-    return x, y
-
-
 def train_private(
     model: nn.Module,
     data: Any,
@@ -545,7 +505,7 @@ def train_private(
     check_generator(generator)
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    x_np, y_np = _as_arrays(data, target)
+    x_np, y_np = as_table_arrays(data, target)
 
     dtype = next(model.parameters()).dtype
     x_all = torch.tensor(x_np, dtype=dtype)
