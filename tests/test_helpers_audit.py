@@ -221,3 +221,16 @@ def test_vectorised_bound_matches_scalar():
                                        n_nonmembers=int(n_neg), delta=delta)
         assert A._bound_vectorised(np.array([tp]), n_pos, np.array([fp]), n_neg, delta, 0.05)[0] == \
             pytest.approx(scalar, abs=1e-9)
+
+
+def test_import_helpers_does_not_load_scipy_stats():
+    # helpers/__init__ imports audit eagerly; scipy.stats (about half a second) loads on first use only,
+    # so lessons that never audit do not pay for it in their first cell
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, helpers; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.strip() == "False"
