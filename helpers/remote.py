@@ -371,7 +371,7 @@ class Owner:
         self._folder = folder
         self._private: dict[str, dict[str, np.ndarray]] = {}
         self._budget = (float(epsilon_budget), float(delta_budget))
-        BudgetAccountant(*self._budget)  # validates the budget
+        BudgetAccountant(epsilon_budget=self._budget[0], delta_budget=self._budget[1])  # validates the budget
         self._accountants: dict[str, BudgetAccountant] = {}
         self._rng = as_rng(rng)
         self._verbose = verbose
@@ -411,7 +411,8 @@ class Owner:
     def accountant(self, scientist: str) -> BudgetAccountant:
         """The budget accountant (lesson 03) of one scientist, created with the owner's budget."""
         if scientist not in self._accountants:
-            self._accountants[scientist] = BudgetAccountant(*self._budget)
+            self._accountants[scientist] = BudgetAccountant(epsilon_budget=self._budget[0],
+                                                            delta_budget=self._budget[1])
         return self._accountants[scientist]
 
     @staticmethod
@@ -446,11 +447,11 @@ class Owner:
             return self._reject(job, reasons)
         eps, delta = float(declaration["epsilon"]), float(declaration["delta"])
         acct = self.accountant(job.submitted_by)
-        if not acct.can_spend(eps, delta):
+        if not acct.can_spend(epsilon=eps, delta=delta):
             rem = acct.remaining
             return self._reject(job, [f"over budget: needs epsilon={eps:g}, delta={delta:g}; "
                                       f"{job.submitted_by} has epsilon={rem[0]:g}, delta={rem[1]:g} left"])
-        acct.spend(eps, delta, label=job.name)
+        acct.spend(epsilon=eps, delta=delta, label=job.name)
         answer = run_query(table, declaration, rng=self._rng)
         out = self._folder / "owner_release" / job.name
         out.mkdir(parents=True, exist_ok=True)
@@ -619,7 +620,7 @@ def remote_session(*, epsilon_budget: float = 1.0, delta_budget: float = 1e-6,
     ValueError
         If the budget is invalid.
     """
-    BudgetAccountant(epsilon_budget, delta_budget)  # validate before anything is created
+    BudgetAccountant(epsilon_budget=epsilon_budget, delta_budget=delta_budget)  # validate before anything is created
     syft, client_cls = _import_syft()
     _remove_stale_folders()
     folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))

@@ -83,13 +83,13 @@ def test_charge_agrees_with_the_lesson_03_accountant():
     rng = np.random.default_rng(7)
     for _ in range(200):
         budget = (float(rng.uniform(0.5, 2)), float(rng.choice([0.0, 1e-5])))
-        acct, ledger = H.BudgetAccountant(*budget), {}
+        acct, ledger = H.BudgetAccountant(epsilon_budget=budget[0], delta_budget=budget[1]), {}
         for _ in range(6):
             eps, delta = float(rng.uniform(0.05, 0.6)), float(rng.choice([0.0, 3e-6]))
             assert R.charge(ledger, "x", epsilon=eps, delta=delta, epsilon_budget=budget[0],
-                            delta_budget=budget[1]) == acct.can_spend(eps, delta)
-            if acct.can_spend(eps, delta):
-                acct.spend(eps, delta)
+                            delta_budget=budget[1]) == acct.can_spend(epsilon=eps, delta=delta)
+            if acct.can_spend(epsilon=eps, delta=delta):
+                acct.spend(epsilon=eps, delta=delta)
         assert H.sequential_composition([e for e, _ in ledger.get("x", [(1, 0)])])[0] == pytest.approx(
             acct.spent[0] if ledger else 1)
 
