@@ -21,7 +21,8 @@ import pytest
 
 import scenarios as S
 from autograder import sandbox
-from autograder.grade import _gradebook, grade_class
+from autograder.grade import grade_class
+from autograder.gradefolder import open_gradebook
 from autograder.paths import REPO, all_lessons
 from autograder.plan import split_tests, visible_tests
 
@@ -86,7 +87,7 @@ class Graded:
         return nbformat.read(str(self.out / "autograded" / student / self.lesson / f"{self.lesson}.ipynb"), 4)
 
     def submission(self, student: str):
-        with _gradebook(self.out) as gb:
+        with open_gradebook(self.out) as gb:
             s = gb.find_submission(self.lesson, student)
             return {"score": s.score, "code_score": s.code_score, "max_code_score": s.max_code_score,
                     "max_score": s.max_score,
@@ -287,7 +288,7 @@ def test_regrading_keeps_manual_grades_and_other_students(tmp_path: Path) -> Non
     first = grade_class(subs, out=out, lessons=[lesson], timeout=lesson_timeout(lesson), unsafe_no_sandbox=unsafe())
     assert first.ok, first.errors
     written = next(iter(S.written_answers(lesson)))
-    with _gradebook(out) as gb:
+    with open_gradebook(out) as gb:
         sub = gb.find_submission(lesson, "ada")
         code_score = sub.code_score
         grade = gb.find_grade(written, lesson, lesson, "ada")
