@@ -12,6 +12,7 @@ Where each concept lives (one module each):
 ``paths``          where things are, what a lesson is, its kernel; course id, default timeouts
 ``nbtools``        building blocks for source notebooks (``solutions/``)
 ``release``        the student versions in ``lessons/`` (nbgrader generate_assignment, Colab cell)
+``nbgrader_cli``   running nbgrader: environment, a folder's nbgrader_config.py, process group
 ``lab``            ``make lab`` / ``make instructor``; ``jupyter_setup``: the venv's Jupyter
 ``submissions``    reading what students hand in, without trusting it (files, names, JSON)
 ``plan``           the grading notebook and job, built from the source, never the student's file

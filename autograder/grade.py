@@ -48,7 +48,7 @@ from .gradefolder import (Report, Result, atomic_write, lesson_max_scores, load_
                           prepare_sources, scores_from_gradebook, write_grades, write_problem_feedback,
                           write_report)
 from .paths import all_lessons, resolve_lessons
-from .release import write_course_config
+from .nbgrader_cli import write_course_config
 from .safepages import sanitize_notebook
 from .scoring import course_config_extra, score_lesson
 from .submissions import (MalformedNotebook, enumerate_submissions, find_notebook, read_regular_file,

@@ -38,7 +38,7 @@ import nbformat
 
 from . import plan as P
 from .paths import COURSE_ID, SOLUTIONS, all_lessons
-from .release import run_nbgrader
+from .nbgrader_cli import run_nbgrader
 from .submissions import STUDENT_ID
 
 GRADER_VERSION = "sandboxed-1"  # part of each lesson's registration digest
