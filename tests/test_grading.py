@@ -197,6 +197,9 @@ class _LessonGrading:
         e1 = S.exercises(graded.lesson)[0]
         outputs = S.cell(nb, e1.tests_id).outputs
         assert any(o.output_type == "error" for o in outputs), outputs
+        # the override is top-level code in an answer cell: it never runs, and the student is told
+        assert "Not run when grading" in _outputs_text(S.cell(nb, e1.answer_id))
+        assert any(n.startswith(f"{e1.answer_id}:") and "not run" in n for n in graded.result("mixed").notes)
 
 
     def test_delegating_to_the_reference_earns_nothing(self, graded: Graded) -> None:
