@@ -90,6 +90,28 @@ def test_client_update_leaves_model_alone_and_reproduces():
     assert any(not np.allclose(w1[k], before[k]) for k in before)
 
 
+def test_client_update_is_fit_with_torch_sgd_bit_for_bit():
+    """client_update trains with a plain SGD step (no torch.optim: its first use imports torch._dynamo,
+    seconds per Flower ClientApp process); it must compute exactly what training.fit's default
+    torch.optim.SGD computes, so the lesson's exercise and Flower's clients match the reference."""
+    import copy
+
+    from helpers import training
+
+    model = _tiny()
+    rng = np.random.default_rng(5)
+    start = {k: (v + rng.normal(size=v.shape) * 0.3).astype(np.float32) for k, v in fed.get_weights(model).items()}
+    x, y = _clients(rng)[2]
+    got, _ = fed.client_update(model, start, torch.tensor(x), torch.tensor(y), epochs=3, batch_size=5, lr=0.3,
+                               generator=torch.Generator().manual_seed(9))
+    local = copy.deepcopy(model)
+    fed.set_weights(local, start)
+    training.fit(local, torch.tensor(x), torch.tensor(y), epochs=3, batch_size=5, lr=0.3, optimizer="sgd",
+                 generator=torch.Generator().manual_seed(9), progress=False)
+    for k, v in fed.get_weights(local).items():
+        np.testing.assert_array_equal(got[k], v)
+
+
 def test_fedavg_round_is_weighted_average_of_client_updates():
     model = _tiny()
     clients = _clients(np.random.default_rng(2))
