@@ -195,6 +195,22 @@ def test_dp_fedavg_epsilon_matches_accounting_and_dp_accounting():
     assert abs(acc.get_epsilon(delta) - eps) / eps < 0.02
 
 
+@pytest.mark.parametrize("sigma", [0.5, 1.0])
+@pytest.mark.parametrize("num_clients, rounds", [(1000, 8), (100, 2), (400, 8), (400, 2)])
+def test_lesson_06_printed_epsilons_match_dp_accounting(sigma, num_clients, rounds):
+    """The user-level ε lesson 06 prints (section 4: q = 0.1, δ = 0.1/K, σ ∈ {0.5, 1}) for its default
+    run (10,000 Fashion-MNIST images -> K = 1000 clients of 10, 8 rounds), quick mode (K = 100, 2 rounds)
+    and the offline MNIST-sample fallback (K = 400), against dp-accounting's RDP accountant (same orders)."""
+    from helpers import accounting
+
+    dp_accounting = pytest.importorskip("dp_accounting")
+    q, delta = 0.1, 0.1 / num_clients
+    eps = fed.dp_fedavg_epsilon(noise_multiplier=sigma, sample_rate=q, rounds=rounds, delta=delta)
+    acc = dp_accounting.rdp.RdpAccountant(list(accounting.DEFAULT_ORDERS))
+    acc.compose(dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(sigma)), rounds)
+    assert abs(acc.get_epsilon(delta) - eps) / eps < 1e-3
+
+
 def test_dp_fedavg_runs_and_reports_epsilon():
     model = _tiny()
     clients = _clients(np.random.default_rng(3), sizes=(8,) * 10)
