@@ -185,51 +185,8 @@ def client_update(
         raise ValueError(f"x and y must be non-empty and of the same length, got {len(x)} and {len(y)}")
     local = copy.deepcopy(model)
     set_weights(local, weights)
-    training.fit(local, x, y, epochs=epochs, batch_size=batch_size, lr=lr, generator=generator, progress=False,
-                 optimizer=_plain_sgd(local, lr))
+    training.fit(local, x, y, epochs=epochs, batch_size=batch_size, lr=lr, generator=generator, progress=False)
     return get_weights(local), len(x)
-
-
-_PLAIN_SGD: type | None = None
-
-
-def _plain_sgd(model: nn.Module, lr: float) -> torch.optim.Optimizer:
-    """Plain SGD, ``p <- p - lr * p.grad``: ``torch.optim.SGD(momentum=0)``'s CPU step, bit for bit.
-
-    Why not ``torch.optim.SGD`` itself: an optimizer's first ``add_param_group``/``zero_grad`` call
-    imports ``torch._dynamo`` (``torch._disable_dynamo`` imports it lazily), 2-4 s of CPU, paid by
-    every Flower ClientApp process (one per message) for a few dozen tiny SGD steps. On CPU
-    ``torch.optim.SGD`` without momentum or weight decay runs ``param.add_(grad, alpha=-lr)`` per
-    parameter (``_single_tensor_sgd``; foreach kernels are CUDA-only) and ``zero_grad`` sets the
-    gradients to ``None``; this class does exactly that, so :func:`helpers.training.fit` with it
-    computes what ``fit(..., optimizer="sgd")`` computes (tested to equality).
-    """
-    global _PLAIN_SGD
-    import torch
-
-    if _PLAIN_SGD is None:
-        class PlainSGD(torch.optim.Optimizer):
-            # Deliberately not calling Optimizer.__init__ (its add_param_group is what imports
-            # torch._dynamo); fit only calls zero_grad() and step().
-            def __init__(self, params: Any, lr: float) -> None:  # noqa: D107
-                self.params = [p for p in params if p.requires_grad]
-                self.lr = lr
-
-            def zero_grad(self, set_to_none: bool = True) -> None:
-                for p in self.params:
-                    p.grad = None
-
-            @torch.no_grad()
-            def step(self, closure: Any = None) -> None:
-                for p in self.params:
-                    if p.grad is not None:
-                        p.add_(p.grad, alpha=-self.lr)
-
-            def __repr__(self) -> str:
-                return f"PlainSGD(lr={self.lr})"
-
-        _PLAIN_SGD = PlainSGD
-    return _PLAIN_SGD(model.parameters(), lr)
 
 
 def client_seed(seed: int, round_: int, client: int) -> int:

@@ -91,9 +91,9 @@ def test_client_update_leaves_model_alone_and_reproduces():
 
 
 def test_client_update_is_fit_with_torch_sgd_bit_for_bit():
-    """client_update trains with a plain SGD step (no torch.optim: its first use imports torch._dynamo,
-    seconds per Flower ClientApp process); it must compute exactly what training.fit's default
-    torch.optim.SGD computes, so the lesson's exercise and Flower's clients match the reference."""
+    """training.fit's default optimizer ("sgd", momentum 0) is helpers._plain_sgd.PlainSGD, not torch.optim.SGD
+    (whose first use imports torch._dynamo: seconds per Flower ClientApp process); client_update (and so the
+    lesson's exercise, Flower's clients and fedavg) must compute exactly what torch.optim.SGD computes."""
     import copy
 
     from helpers import training
@@ -106,8 +106,10 @@ def test_client_update_is_fit_with_torch_sgd_bit_for_bit():
                                generator=torch.Generator().manual_seed(9))
     local = copy.deepcopy(model)
     fed.set_weights(local, start)
-    training.fit(local, torch.tensor(x), torch.tensor(y), epochs=3, batch_size=5, lr=0.3, optimizer="sgd",
+    training.fit(local, torch.tensor(x), torch.tensor(y), epochs=3, batch_size=5, lr=0.3,
+                 optimizer=torch.optim.SGD(local.parameters(), lr=0.3),
                  generator=torch.Generator().manual_seed(9), progress=False)
+    assert any(not np.array_equal(got[k], start[k]) for k in start)
     for k, v in fed.get_weights(local).items():
         np.testing.assert_array_equal(got[k], v)
 

@@ -8,8 +8,8 @@ same local update.
 
 Flower starts a fresh process for every message, so this module keeps the process start lean: it
 imports only flwr and NumPy at load time; `train` imports torch and exactly the course modules it
-needs (`_course_modules`), and `client_update` trains with plain SGD rather than torch.optim
-(whose first use imports torch._dynamo: see `helpers.federated._plain_sgd`).
+needs (`_course_modules`), and `helpers.training.fit` steps with plain SGD rather than torch.optim
+(whose first use imports torch._dynamo: see `helpers._plain_sgd`).
 """
 
 import importlib.util
