@@ -57,7 +57,7 @@ def test_flower_fedavg_matches_scratch_and_cleans_up(tmp_path):
     assert flower._marked_pids(token) == [], "Flower processes left running"
     assert _listening(ports) == [], "ports left open"
     assert not Path(home).exists(), "FLWR_HOME left behind"
-    print(f"startup {timings['startup']:.1f} s, run {timings['run']:.1f} s, total {elapsed:.1f} s, "
+    print(f"SuperLink {timings['startup']:.1f} s, SuperNodes {timings['nodes']:.1f} s, run {timings['run']:.1f} s, total {elapsed:.1f} s, "
           f"max |flower - scratch| = {max(float(np.abs(got[k] - ref[k]).max()) for k in ref):.2e}")
     # Cost: 41 s before issue 11's cut (startup 7.4 s, 2 rounds 32.9 s; 72 s at load ~3.5), 28 s after on a
     # quiet 2-core machine. Flower starts a fresh ClientApp process per message (no process reuse in
