@@ -59,8 +59,8 @@ def test_flower_fedavg_matches_scratch_and_cleans_up(tmp_path):
     assert not Path(home).exists(), "FLWR_HOME left behind"
     print(f"SuperLink {timings['startup']:.1f} s, SuperNodes {timings['nodes']:.1f} s, run {timings['run']:.1f} s, total {elapsed:.1f} s, "
           f"max |flower - scratch| = {max(float(np.abs(got[k] - ref[k]).max()) for k in ref):.2e}")
-    # Cost: 41 s before issue 11's cut (startup 7.4 s, 2 rounds 32.9 s; 72 s at load ~3.5), 28 s after on a
-    # quiet 2-core machine. Flower starts a fresh ClientApp process per message (no process reuse in
+    # Cost on 2 cores: 41 s at load ~1.5 (72 s at load ~3.5) before issue 11's cut; after it 28 s at load ~2
+    # and 41 s at load ~2.3 (48.8 s at load ~3.3). Flower starts a fresh ClientApp process per message (no process reuse in
     # flwr 1.42: its warm executors are Kubernetes-only and not for ClientApps); each now imports only flwr's
     # clientapp CLI (~2.5 s) and torch (~2.3 s): no SciPy (helpers' __init__ skipped), no torch._dynamo
     # (plain SGD step), and the SuperNodes start while `flwr run` and the ServerApp do. The rest is
