@@ -6,7 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .grade import _gradebook, grade_class
+from .grade import grade_class
+from .gradefolder import open_gradebook
 from .paths import LESSONS, SOLUTIONS, resolve_lessons
 
 
@@ -29,7 +30,7 @@ def check_lessons(lessons: list[str] | None = None, *, timeout: float | None = N
         report = grade_class(subs, out=out, lessons=chosen, timeout=timeout, unsafe_no_sandbox=unsafe_no_sandbox)
         if not report.ok:
             return False
-        with _gradebook(out) as gb:
+        with open_gradebook(out) as gb:
             for lesson in chosen:
                 if not (LESSONS / lesson / f"{lesson}.ipynb").is_file():
                     continue

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import nbformat
 
+from .nbgrader_cli import nbgrader_env, write_course_config
 from .paths import AUTOGRADER, LESSON_ID, LESSONS, REPO, venv_bin
-from .release import nbgrader_env, notebook_metadata, write_course_config
+from .release import notebook_metadata
 
 WORKING_COPY = REPO / "my-lessons"
 MANIFEST = ".course-copies.json"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .release import run_nbgrader, write_course_config
+from .nbgrader_cli import run_nbgrader, write_course_config
 
 
 class UseTheCourseGrader(NbGraderPreprocessor):

@@ -19,8 +19,9 @@ F. McSherry. *Privacy integrated queries (PINQ).* SIGMOD 2009 (parallel composit
 """
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,24 @@ def _check_delta0(delta: Any, name: str = "delta") -> float:
             or not (0.0 <= float(delta) < 1.0):
         raise ValueError(f"{name} must be in [0, 1), got {delta!r}")
     return float(delta)
+
+
+def _privacy_keywords(example: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Refuse positional privacy parameters with a message that shows the keyword call.
+
+    The signature stays the wrapped method's own (keyword-only), for ``help`` and ``inspect``.
+    """
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if args:
+                name = method.__qualname__.replace(".__init__", "")
+                raise TypeError(
+                    f"{name} takes its privacy parameters by keyword only, e.g. {example}; "
+                    f"got {len(args)} positional argument(s): {', '.join(repr(a) for a in args)[:200]}")
+            return method(self, **kwargs)
+        return wrapper
+    return decorate
 
 
 def _budgets(epsilons: Any, deltas: Any) -> tuple[list[float], list[float]]:
@@ -178,22 +197,30 @@ class BudgetAccountant:
     Parameters
     ----------
     epsilon_budget
-        Total ε > 0.
+        Total ε > 0 (keyword-only, like every privacy parameter of the course).
     delta_budget
         Total δ in [0, 1) (default 0: pure ε-DP only).
 
+    Raises
+    ------
+    TypeError
+        If a privacy parameter is given positionally.
+    ValueError
+        If ``epsilon_budget <= 0`` or ``delta_budget`` is not in [0, 1).
+
     Examples
     --------
-    >>> acct = BudgetAccountant(1.0)
-    >>> acct.spend(0.4, label="count")
+    >>> acct = BudgetAccountant(epsilon_budget=1.0)
+    >>> acct.spend(epsilon=0.4, label="count")
     >>> acct.remaining
     (0.6, 0.0)
-    >>> acct.spend(0.7)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    >>> acct.spend(epsilon=0.7)  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     BudgetExceededError: ...
     """
 
-    def __init__(self, epsilon_budget: float, delta_budget: float = 0.0) -> None:
+    @_privacy_keywords("BudgetAccountant(epsilon_budget=1.0, delta_budget=1e-5)")
+    def __init__(self, *, epsilon_budget: float, delta_budget: float = 0.0) -> None:
         self.epsilon_budget = check_epsilon(epsilon_budget, "epsilon_budget")
         self.delta_budget = _check_delta0(delta_budget, "delta_budget")
         self._history: list[Spend] = []
@@ -217,7 +244,8 @@ class BudgetAccountant:
         """A copy of the list of queries paid for, in order."""
         return list(self._history)
 
-    def can_spend(self, epsilon: float, delta: float = 0.0) -> bool:
+    @_privacy_keywords("acct.can_spend(epsilon=0.5, delta=1e-6)")
+    def can_spend(self, *, epsilon: float, delta: float = 0.0) -> bool:
         """Whether :meth:`spend` with these arguments would succeed (validates them too)."""
         epsilon = check_epsilon(epsilon)
         delta = _check_delta0(delta)
@@ -227,17 +255,20 @@ class BudgetAccountant:
         return eps_ok and del_ok
 
     # -- spending
-    def spend(self, epsilon: float, delta: float = 0.0, *, label: str = "query") -> None:
-        """Record a query costing ``(epsilon, delta)``.
+    @_privacy_keywords('acct.spend(epsilon=0.5, delta=1e-6, label="count")')
+    def spend(self, *, epsilon: float, delta: float = 0.0, label: str = "query") -> None:
+        """Record a query costing ``(epsilon, delta)`` (keyword-only).
 
         Raises
         ------
         BudgetExceededError
             If the total would exceed the budget; nothing is recorded.
+        TypeError
+            If ``epsilon`` or ``delta`` is given positionally.
         ValueError
             If ``epsilon <= 0`` or ``delta`` is not in [0, 1).
         """
-        if not self.can_spend(epsilon, delta):
+        if not self.can_spend(epsilon=epsilon, delta=delta):
             eps, dels = self.spent
             raise BudgetExceededError(
                 f"query {label!r} needs epsilon={float(epsilon):g}, delta={float(delta):g} but only "
@@ -255,7 +286,7 @@ class BudgetAccountant:
         """
         laplace_scale(sensitivity=sensitivity, epsilon=epsilon)  # validate everything before spending
         check_value(value)
-        self.spend(epsilon, 0.0, label=label)
+        self.spend(epsilon=epsilon, delta=0.0, label=label)
         return laplace_mechanism(value, sensitivity=sensitivity, epsilon=epsilon, rng=rng)
 
     def gaussian(self, value: float | np.ndarray, *, sensitivity: float, epsilon: float, delta: float,
@@ -264,7 +295,7 @@ class BudgetAccountant:
         check_delta(delta)
         laplace_scale(sensitivity=sensitivity, epsilon=epsilon)  # validates sensitivity and epsilon
         check_value(value)
-        self.spend(epsilon, delta, label=label)
+        self.spend(epsilon=epsilon, delta=delta, label=label)
         return gaussian_mechanism(value, sensitivity=sensitivity, epsilon=epsilon, delta=delta, rng=rng)
 
     def __repr__(self) -> str:

@@ -412,7 +412,7 @@ class Owner:
         """The budget accountant (lesson 03) of one scientist, created with the owner's budget."""
         if scientist not in self._accountants:
             self._accountants[scientist] = BudgetAccountant(epsilon_budget=self._budget[0],
-                                                             delta_budget=self._budget[1])
+                                                            delta_budget=self._budget[1])
         return self._accountants[scientist]
 
     @staticmethod

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._plain_sgd import PlainSGD
 from ._torchutils import LossFn, check_generator
 from ._validation import (as_table_arrays, check_delta, check_positive, check_positive_int, check_probability,
                           check_target_epsilon)
@@ -263,7 +264,10 @@ def fit(
         if steps_per_epoch is not None and batches is None:
             raise ValueError("steps_per_epoch is for private training (an engine's Poisson batches) or with batches")
         loss_fn = F.cross_entropy if loss_fn is None else loss_fn
-        opt = _optimizer(model, optimizer, lr, momentum)
+        if isinstance(optimizer, str) and optimizer == "sgd" and momentum == 0:  # torch.optim.SGD's step, without
+            opt = PlainSGD(model.parameters(), lr)  # importing torch._dynamo (2-4 s; see helpers._plain_sgd)
+        else:
+            opt = _optimizer(model, optimizer, lr, momentum)
         if batches is None:
             per_epoch = math.ceil(n / batch_size)
         else:

@@ -146,7 +146,7 @@ SWALLOW_BODY = (
 )
 
 
-def mixed(lesson: str) -> tuple[nbformat.NotebookNode, float]:
+def mixed(lesson: str, *, loop: bool = True) -> tuple[nbformat.NotebookNode, float]:
     """A student who cheats and stumbles in every way at once; returns the notebook and its fair score.
 
     * the first answer cell also overrides ``showtraceback`` at the top level (which does not run);
@@ -154,9 +154,11 @@ def mixed(lesson: str) -> tuple[nbformat.NotebookNode, float]:
     * exercise 2: delegates to the reference implementation (0 points);
     * exercise 3: wrong answer, and its test cell edited to print "passed" (restored: 0 points);
     * exercise 4: a top-level infinite loop (never runs), then a function that loops forever when
-      the tests call it (cut off: 0 points; the rest still graded);
+      the tests call it (cut off: 0 points; the rest still graded); with ``loop=False`` its correct
+      answer instead (the loop costs one whole cell timeout, so only one lesson's grading test
+      waits it out: see tests/test_grading.py);
     * exercise 5 on: correct, exercise 5's answer cell copied (same ids) right after itself.
-    Fair score: the points of exercises 5 and later.
+    Fair score: the points of exercises 5 and later (4 and later with ``loop=False``).
     """
     ex = exercises(lesson)
     if len(ex) < 5:
@@ -169,10 +171,11 @@ def mixed(lesson: str) -> tuple[nbformat.NotebookNode, float]:
     nb.cells[_index(nb, e2.answer_id)].source = DELEGATE_BODY.format(name=e2.function, reference=e2.reference)
     nb.cells[_index(nb, e3.answer_id)].source = WRONG_BODY.format(name=e3.function)
     nb.cells[_index(nb, e3.tests_id)].source = 'print("all tests passed")'
-    nb.cells[_index(nb, e4.answer_id)].source = INFINITE_LOOP + "\n" + LOOPING_BODY.format(name=e4.function)
+    if loop:
+        nb.cells[_index(nb, e4.answer_id)].source = INFINITE_LOOP + "\n" + LOOPING_BODY.format(name=e4.function)
     i5 = _index(nb, e5.answer_id)
     nb.cells.insert(i5 + 1, copy.deepcopy(nb.cells[i5]))  # same cell id, same nbgrader metadata
-    fair = sum(e.points for e in ex[4:])
+    fair = sum(e.points for e in ex[4 if loop else 3:])
     return nb, fair
 
 

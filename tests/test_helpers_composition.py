@@ -87,42 +87,64 @@ def test_advanced_composition_numbers_of_lesson_03():
 
 
 def test_budget_accountant_spends_and_refuses():
-    acct = C.BudgetAccountant(1.0)
-    acct.spend(0.4, label="count")
-    acct.spend(0.5, label="sum")
+    acct = C.BudgetAccountant(epsilon_budget=1.0)
+    acct.spend(epsilon=0.4, label="count")
+    acct.spend(epsilon=0.5, label="sum")
     assert acct.spent == pytest.approx((0.9, 0.0))
     assert acct.remaining[0] == pytest.approx(0.1)
     with pytest.raises(C.BudgetExceededError, match="mean"):
-        acct.spend(0.2, label="mean")
+        acct.spend(epsilon=0.2, label="mean")
     # nothing was spent by the refused query
     assert acct.spent == pytest.approx((0.9, 0.0))
     assert [s.label for s in acct.history] == ["count", "sum"]
-    acct.spend(0.1, label="last")  # exactly exhausting the budget is allowed
+    acct.spend(epsilon=0.1, label="last")  # exactly exhausting the budget is allowed
     assert acct.remaining == (0.0, 0.0)
     assert isinstance(C.BudgetExceededError("x"), ValueError)
 
 
 def test_budget_accountant_float_slack():
-    acct = C.BudgetAccountant(0.3)
+    acct = C.BudgetAccountant(epsilon_budget=0.3)
     for _ in range(3):
-        acct.spend(0.1)  # 0.1 + 0.1 + 0.1 = 0.30000000000000004 must still fit
+        acct.spend(epsilon=0.1)  # 0.1 + 0.1 + 0.1 = 0.30000000000000004 must still fit
     with pytest.raises(C.BudgetExceededError):
-        acct.spend(1e-6)
+        acct.spend(epsilon=1e-6)
 
 
 def test_budget_accountant_delta():
-    acct = C.BudgetAccountant(2.0, 1e-5)
-    acct.spend(0.5, 6e-6)
+    acct = C.BudgetAccountant(epsilon_budget=2.0, delta_budget=1e-5)
+    acct.spend(epsilon=0.5, delta=6e-6)
     with pytest.raises(C.BudgetExceededError):
-        acct.spend(0.5, 6e-6)
-    pure = C.BudgetAccountant(2.0)
+        acct.spend(epsilon=0.5, delta=6e-6)
+    pure = C.BudgetAccountant(epsilon_budget=2.0)
     with pytest.raises(C.BudgetExceededError):
-        pure.spend(0.1, 1e-9)
-    assert pure.can_spend(0.1) and not pure.can_spend(0.1, 1e-9)
+        pure.spend(epsilon=0.1, delta=1e-9)
+    assert pure.can_spend(epsilon=0.1) and not pure.can_spend(epsilon=0.1, delta=1e-9)
+
+
+@pytest.mark.parametrize("call, example", [
+    (lambda: C.BudgetAccountant(1.0), "BudgetAccountant(epsilon_budget="),
+    (lambda: C.BudgetAccountant(1.0, 1e-5), "BudgetAccountant(epsilon_budget="),
+    (lambda: C.BudgetAccountant(epsilon_budget=1.0).spend(0.1), "acct.spend(epsilon="),
+    (lambda: C.BudgetAccountant(epsilon_budget=1.0, delta_budget=1e-5).spend(0.1, 1e-6), "acct.spend(epsilon="),
+    (lambda: C.BudgetAccountant(epsilon_budget=1.0).can_spend(0.1), "acct.can_spend(epsilon="),
+])
+def test_budget_accountant_privacy_parameters_are_keyword_only(call, example):
+    """The course's rule: privacy parameters by keyword; a positional call says how to write it."""
+    with pytest.raises(TypeError, match="by keyword only") as info:
+        call()
+    assert example in str(info.value)
+
+
+def test_budget_accountant_signatures_show_the_keywords():
+    import inspect
+
+    for method in (C.BudgetAccountant.__init__, C.BudgetAccountant.spend, C.BudgetAccountant.can_spend):
+        params = list(inspect.signature(method).parameters.values())[1:]
+        assert params and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), (method, params)
 
 
 def test_budget_accountant_laplace_and_gaussian():
-    acct = C.BudgetAccountant(1.0, 1e-5)
+    acct = C.BudgetAccountant(epsilon_budget=1.0, delta_budget=1e-5)
     got = acct.laplace(10.0, sensitivity=1, epsilon=0.5, rng=3, label="q1")
     assert got == H.laplace_mechanism(10.0, sensitivity=1, epsilon=0.5, rng=3)
     g = acct.gaussian(np.zeros(3), sensitivity=1, epsilon=0.4, delta=1e-5, rng=1)
@@ -159,11 +181,11 @@ def test_budget_accountant_laplace_and_gaussian():
     lambda: C.advanced_composition(epsilon=0.1, delta=0, k=2.5, delta_prime=1e-5),
     lambda: C.advanced_composition(epsilon=0.1, delta=0, k=10, delta_prime=0),
     lambda: C.advanced_composition(epsilon=0.1, delta=0, k=10, delta_prime=1),
-    lambda: C.BudgetAccountant(0),
-    lambda: C.BudgetAccountant(1.0, 1.0),
-    lambda: C.BudgetAccountant(1.0, -0.1),
-    lambda: C.BudgetAccountant(1.0).spend(0),
-    lambda: C.BudgetAccountant(1.0).spend(0.1, delta=2),
+    lambda: C.BudgetAccountant(epsilon_budget=0),
+    lambda: C.BudgetAccountant(epsilon_budget=1.0, delta_budget=1.0),
+    lambda: C.BudgetAccountant(epsilon_budget=1.0, delta_budget=-0.1),
+    lambda: C.BudgetAccountant(epsilon_budget=1.0).spend(epsilon=0),
+    lambda: C.BudgetAccountant(epsilon_budget=1.0).spend(epsilon=0.1, delta=2),
 ])
 def test_value_errors(call):
     with pytest.raises(ValueError):

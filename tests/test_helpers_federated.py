@@ -90,6 +90,30 @@ def test_client_update_leaves_model_alone_and_reproduces():
     assert any(not np.allclose(w1[k], before[k]) for k in before)
 
 
+def test_client_update_is_fit_with_torch_sgd_bit_for_bit():
+    """training.fit's default optimizer ("sgd", momentum 0) is helpers._plain_sgd.PlainSGD, not torch.optim.SGD
+    (whose first use imports torch._dynamo: seconds per Flower ClientApp process); client_update (and so the
+    lesson's exercise, Flower's clients and fedavg) must compute exactly what torch.optim.SGD computes."""
+    import copy
+
+    from helpers import training
+
+    model = _tiny()
+    rng = np.random.default_rng(5)
+    start = {k: (v + rng.normal(size=v.shape) * 0.3).astype(np.float32) for k, v in fed.get_weights(model).items()}
+    x, y = _clients(rng)[2]
+    got, _ = fed.client_update(model, start, torch.tensor(x), torch.tensor(y), epochs=3, batch_size=5, lr=0.3,
+                               generator=torch.Generator().manual_seed(9))
+    local = copy.deepcopy(model)
+    fed.set_weights(local, start)
+    training.fit(local, torch.tensor(x), torch.tensor(y), epochs=3, batch_size=5, lr=0.3,
+                 optimizer=torch.optim.SGD(local.parameters(), lr=0.3),
+                 generator=torch.Generator().manual_seed(9), progress=False)
+    assert any(not np.array_equal(got[k], start[k]) for k in start)
+    for k, v in fed.get_weights(local).items():
+        np.testing.assert_array_equal(got[k], v)
+
+
 def test_fedavg_round_is_weighted_average_of_client_updates():
     model = _tiny()
     clients = _clients(np.random.default_rng(2))
@@ -171,6 +195,22 @@ def test_dp_fedavg_epsilon_matches_accounting_and_dp_accounting():
     acc = dp_accounting.rdp.RdpAccountant(list(accounting.DEFAULT_ORDERS))
     acc.compose(dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(sigma)), rounds)
     assert abs(acc.get_epsilon(delta) - eps) / eps < 0.02
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0])
+@pytest.mark.parametrize("num_clients, rounds", [(1000, 8), (100, 2), (400, 8), (400, 2)])
+def test_lesson_06_printed_epsilons_match_dp_accounting(sigma, num_clients, rounds):
+    """The user-level ε lesson 06 prints (section 4: q = 0.1, δ = 0.1/K, σ ∈ {0.5, 1}) for its default
+    run (10,000 Fashion-MNIST images -> K = 1000 clients of 10, 8 rounds), quick mode (K = 100, 2 rounds)
+    and the offline MNIST-sample fallback (K = 400), against dp-accounting's RDP accountant (same orders)."""
+    from helpers import accounting
+
+    dp_accounting = pytest.importorskip("dp_accounting")
+    q, delta = 0.1, 0.1 / num_clients
+    eps = fed.dp_fedavg_epsilon(noise_multiplier=sigma, sample_rate=q, rounds=rounds, delta=delta)
+    acc = dp_accounting.rdp.RdpAccountant(list(accounting.DEFAULT_ORDERS))
+    acc.compose(dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(sigma)), rounds)
+    assert abs(acc.get_epsilon(delta) - eps) / eps < 1e-3
 
 
 def test_dp_fedavg_runs_and_reports_epsilon():

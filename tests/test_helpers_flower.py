@@ -57,10 +57,56 @@ def test_flower_fedavg_matches_scratch_and_cleans_up(tmp_path):
     assert flower._marked_pids(token) == [], "Flower processes left running"
     assert _listening(ports) == [], "ports left open"
     assert not Path(home).exists(), "FLWR_HOME left behind"
-    print(f"startup {timings['startup']:.1f} s, run {timings['run']:.1f} s, total {elapsed:.1f} s, "
+    print(f"SuperLink {timings['startup']:.1f} s, SuperNodes {timings['nodes']:.1f} s, run {timings['run']:.1f} s, total {elapsed:.1f} s, "
           f"max |flower - scratch| = {max(float(np.abs(got[k] - ref[k]).max()) for k in ref):.2e}")
-    # Measured 72 s here (startup 12.6 s, 2 rounds 58.8 s) on a 2-core machine at load ~3.5: every message
-    # starts a fresh clientapp process that imports flwr's SuperNode CLI (~2 s CPU), torch (~3.5 s) and
-    # helpers.training, whose fit() imports helpers.dpsgd and with it torch._dynamo (~4 s) even without an
-    # engine. The issue's target is 60 s; the bound leaves room for a loaded CI machine.
-    assert elapsed < 120, elapsed
+    # Cost on 2 cores: 41 s at load ~1.5 (72 s at load ~3.5) before issue 11's cut; after it 28 s at load ~2
+    # and 41 s at load ~2.3 (48.8 s at load ~3.3). Flower starts a fresh ClientApp process per message (no process reuse in
+    # flwr 1.42: its warm executors are Kubernetes-only and not for ClientApps); each now imports only flwr's
+    # clientapp CLI (~2.5 s) and torch (~2.3 s): no SciPy (helpers' __init__ skipped), no torch._dynamo
+    # (plain SGD step), and the SuperNodes start while `flwr run` and the ServerApp do. The rest is
+    # Flower's fixed polling (a SuperNode asks for work every 3 s when idle). Bound: room for a loaded CI machine.
+    assert elapsed < 90, elapsed
+
+
+_OWNER = r"""
+import sys, tempfile
+from pathlib import Path
+from helpers import flower
+dep = flower.FlowerDeployment([])
+dep.home = Path(tempfile.mkdtemp(prefix=f"{flower.HOME_PREFIX}{__import__('os').getpid()}-"))
+dep.env = dep._env()
+dep._start_watchdog()
+child = dep._spawn("stand-in", ["sleep", "600"])  # stands for a Flower process: marked, own session
+print(dep.token, dep.home, child.pid, flush=True)
+sys.stdin.read()  # wait to be killed
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux /proc and PR_SET_PDEATHSIG")
+def test_watchdog_cleans_up_when_the_owner_is_killed():
+    """A kernel that dies (SIGKILL: no atexit, no finally) leaves no Flower process and no FLWR_HOME.
+
+    The stand-in child carries the deployment's marker and runs in its own session, like the
+    processes Flower detaches; only the watchdog can reach it once the owner is gone. No Flower
+    start-up here (~1 s): the watchdog does not depend on what the marked processes are.
+    """
+    import os
+    import signal
+
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             env={**os.environ, "PYTHONPATH": str(Path(flower.__file__).resolve().parents[2])})
+    try:
+        token, home, child = owner.stdout.readline().decode().split()
+        assert flower._pid_alive(int(child)) and Path(home).exists()
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (flower._marked_pids(token) or Path(home).exists()):
+            time.sleep(0.1)
+        assert flower._marked_pids(token) == [], "the watchdog left a marked process running"
+        assert not Path(home).exists(), "the watchdog left FLWR_HOME behind"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        owner.stdout.close()
+        owner.stdin.close()

@@ -215,7 +215,14 @@ class FlowerDeployment:
     verbose
         Echo the ServerApp's streamed log while a run goes.
 
-    ``timings`` holds ``startup`` and ``run`` (seconds) after a run.
+    Entering starts the SuperLink (and waits until it answers ``/health``) and launches the
+    SuperNodes; :meth:`run` submits the app at once and waits for the SuperNodes' ``/health``
+    while Flower's CLI and ServerApp start (Flower's ``FedAvg`` waits for its nodes anyway), so
+    the SuperNodes' start-up overlaps the run's instead of preceding it.
+
+    ``timings`` (seconds): ``startup`` (SuperLink healthy, SuperNodes launched), ``nodes`` (from the
+    start until every SuperNode answered ``/health``; overlaps the first run) and ``run`` (``flwr
+    run`` submitted to final weights written) after a run.
     """
 
     def __init__(self, node_configs: Sequence[Mapping[str, object]], *,
@@ -233,6 +240,8 @@ class FlowerDeployment:
         self.token = f"{os.getpid()}:{uuid.uuid4().hex}"
         self.timings: dict[str, float] = {}
         self.watchdog: subprocess.Popen | None = None
+        self._pending_nodes: list[tuple[int, str]] = []  # (port, name) not yet seen healthy
+        self._t_start = 0.0
 
     # ------------------------------------------------------------------ start/stop
     def __enter__(self) -> FlowerDeployment:
@@ -338,9 +347,20 @@ class FlowerDeployment:
                 "--host", "127.0.0.1", "--port", str(port),
                 "--isolation", "subprocess", "--node-config", str(node_cfg),
             ])
-        for i, port in enumerate(ports[1:]):
-            self._wait_health(port, self.procs[f"supernode-{i}"], f"supernode-{i}", deadline)
+        # Their health is awaited in run(), after `flwr run` is submitted (see the class docstring).
+        self._pending_nodes = [(port, f"supernode-{i}") for i, port in enumerate(ports[1:])]
+        self._t_start = t0
         self.timings["startup"] = time.monotonic() - t0
+
+    def _wait_nodes(self) -> None:
+        """Wait until every SuperNode answers /health (FlowerError with its log if one exits)."""
+        if not self._pending_nodes:
+            return
+        deadline = max(self._t_start + self.startup_timeout, time.monotonic() + 5.0)
+        for port, name in self._pending_nodes:
+            self._wait_health(port, self.procs[name], name, deadline)
+        self._pending_nodes = []
+        self.timings["nodes"] = time.monotonic() - self._t_start
 
     def close(self) -> None:
         """Stop everything this deployment started. Idempotent; safe from atexit."""
@@ -405,6 +425,7 @@ class FlowerDeployment:
             "--run-config", str(run_cfg),
         ])
         deadline = t0 + timeout
+        self._wait_nodes()
         log_path, shown = self.home / f"flwr-run-{out.stem}.log", 0
         while cli.poll() is None:
             if self.verbose:  # echo the streamed ServerApp log as it arrives
@@ -452,7 +473,8 @@ def run_fedavg(
     Returns
     -------
     (dict[str, numpy.ndarray], dict[str, float])
-        The final global weights and the timings (``startup``, ``run``, ``total`` seconds).
+        The final global weights and the timings in seconds: ``total`` (files, start-up, run and
+        teardown) and :class:`FlowerDeployment`'s ``startup``, ``nodes`` and ``run``.
     """
     if len(clients) < 1:
         raise ValueError("clients must be a non-empty list of (x, y) pairs")
