@@ -135,7 +135,6 @@ class History:
     epsilon: list[float] = field(default_factory=list)
     steps: int = 0
     stopped_early: bool = False
-    validation_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _optimizer(model: nn.Module, optimizer: Any, lr: float, momentum: float) -> torch.optim.Optimizer:
@@ -374,9 +373,11 @@ def keyed_validation_split(x: np.ndarray, y: np.ndarray, *, fraction: float,
     parameters drawn from ``generator``). Whether a row is held out depends only on that row's contents
     and on the hash parameters, never on the other rows or on the row's position: adding or removing
     one row leaves every other row on its side, so two neighbouring data sets differ by exactly that
-    row, in the training part or in the validation part. The validation part holds a fraction
-    ``fraction`` of the rows *in expectation* (each row independently, for distinct rows); its size is
-    not fixed, since a fixed size would tie each row's side to all the others. Equal rows share a side.
+    row, in the training part or in the validation part. Over the draw of the hash parameters each
+    row is held out with probability ``fraction`` (to 1/VALIDATION_PARTS; distinct rows pairwise nearly
+    independently, as a universal hash gives), so the validation part holds about that fraction of the
+    rows; its size is not fixed, since a fixed size would tie each row's side to all the others. Equal
+    rows share a side.
     """
     fraction = check_probability(fraction, "fraction", open_low=True, open_high=True)
     check_generator(generator)
@@ -395,7 +396,7 @@ class TrainResult:
         The trained model (the same object that was passed in).
     epsilon
         **The guarantee**: ε of the full planned schedule (``epochs`` epochs, ≤ target_epsilon),
-        with respect to adding or removing one training example, at ``delta``. It holds whatever
+        with respect to adding or removing one row of the training part, at ``delta``. It holds whatever
         early stopping decided, because stopping is a function of the planned run's iterates and
         of the held-out validation data (post-processing).
     epsilon_of_steps_run
