@@ -185,54 +185,64 @@ def _teachers_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return ((ce * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1)).sum()
 
 
-class PerModelAdam(torch.optim.Optimizer):
+class PerModelAdam:
     """Adam for stacked models: every model (index 0 of each parameter) has its own moments and step count.
 
     Parameters have shape ``(num_models, ...)``. :meth:`step` updates only the models in ``active`` (a
-    boolean tensor, default all): exactly ``torch.optim.Adam`` (default betas and eps, no weight decay) run on
-    each active model's own slices, with that model's own step count in the bias correction; an inactive
-    model's weights, moments and step count are left as they were. So a model that takes fewer steps than
-    another is trained as if alone, not pushed by Adam's momentum in steps in which it has no data.
+    boolean tensor, default all): exactly ``torch.optim.Adam`` (default betas and eps, no weight decay,
+    its fused CPU kernel) run on each active model's own slices, with that model's own step count in the
+    bias correction; an inactive model's weights, moments and step count are left as they were. So a
+    model that takes fewer steps than another is trained as if alone, not pushed by Adam's momentum in
+    steps in which it has no data. It has the two methods :func:`helpers.training.fit` calls,
+    ``zero_grad`` and ``step``, and is deliberately not a ``torch.optim.Optimizer``: that base class
+    imports ``torch._dynamo`` when it is built (about 2 s, a tenth of lesson 04's quick run).
     """
 
     def __init__(self, params: Any, *, num_models: int, lr: float, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8):
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+        self.params = list(params)
         self.num_models = check_positive_int(num_models, "num_models")
+        self.lr = check_positive(lr, "lr")
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = check_positive(eps, "eps")
         self.active = torch.ones(self.num_models, dtype=torch.bool)
-        self.model_steps = [torch.zeros((), dtype=torch.float32) for _ in range(self.num_models)]
+        self.model_steps = torch.zeros(self.num_models, dtype=torch.float32)
+        self.state: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:  # noqa: ARG002 - torch's signature
+        for p in self.params:
+            p.grad = None
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> None:  # noqa: D102 - see the class docstring
-        from torch.optim.adam import adam
-
+    def step(self) -> None:
         models = torch.nonzero(torch.as_tensor(self.active)).flatten().tolist()
-        for group in self.param_groups:
-            params, grads, avgs, sqs, steps = [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if p.shape[0] != self.num_models:
-                    raise ValueError(f"parameters must have shape (num_models={self.num_models}, ...), "
-                                     f"got {tuple(p.shape)}")
-                state = self.state[p]
-                if not state:
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                for t in models:  # model t's slices, with a copy of model t's step count (adam adds 1 to it)
-                    params.append(p[t])
-                    grads.append(p.grad[t])
-                    avgs.append(state["exp_avg"][t])
-                    sqs.append(state["exp_avg_sq"][t])
-                    steps.append(self.model_steps[t].clone())
-            kwargs = dict(amsgrad=False, beta1=group["betas"][0], beta2=group["betas"][1], lr=group["lr"],
-                          weight_decay=0.0, eps=group["eps"], maximize=False)
-            try:
-                adam(params, grads, avgs, sqs, [], steps, fused=True, **kwargs)
-            except (RuntimeError, TypeError):  # pragma: no cover - a torch without CPU fused Adam
-                adam(params, grads, avgs, sqs, [], steps, foreach=False, **kwargs)
-        for t in models:
-            self.model_steps[t] += 1
+        params, grads, avgs, sqs, steps = [], [], [], [], []
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            if p.shape[0] != self.num_models:
+                raise ValueError(f"parameters must have shape (num_models={self.num_models}, ...), got {tuple(p.shape)}")
+            if i not in self.state:
+                self.state[i] = (torch.zeros_like(p), torch.zeros_like(p))
+            exp_avg, exp_avg_sq = self.state[i]
+            for t in models:  # model t's slices, with a copy of model t's step count (Adam adds 1 to it)
+                params.append(p[t])
+                grads.append(p.grad[t])
+                avgs.append(exp_avg[t])
+                sqs.append(exp_avg_sq[t])
+                steps.append(self.model_steps[t].clone())
+        if params:
+            beta1, beta2 = self.betas
+            if hasattr(torch, "_fused_adam_"):  # what torch.optim.Adam(fused=True) runs, without its dynamo import
+                torch._foreach_add_(steps, 1)
+                torch._fused_adam_(params, grads, avgs, sqs, [], steps, amsgrad=False, lr=self.lr, beta1=beta1,
+                                   beta2=beta2, weight_decay=0.0, eps=self.eps, maximize=False)
+            else:  # pragma: no cover - a torch without the fused kernel
+                from torch.optim.adam import adam
+
+                adam(params, grads, avgs, sqs, [], steps, foreach=False, amsgrad=False, beta1=beta1, beta2=beta2,
+                     lr=self.lr, weight_decay=0.0, eps=self.eps, maximize=False)
+        self.model_steps[models] += 1
 
 
 def _shard_batches(xs: torch.Tensor, ys: torch.Tensor, sizes: torch.Tensor, batch_size: int,

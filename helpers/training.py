@@ -140,6 +140,9 @@ class History:
 def _optimizer(model: nn.Module, optimizer: Any, lr: float, momentum: float) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
+    if not isinstance(optimizer, str) and callable(getattr(optimizer, "step", None)) and callable(
+            getattr(optimizer, "zero_grad", None)):  # an optimizer of our own (PATE's PerModelAdam)
+        return optimizer
     if optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     if optimizer == "adam":
@@ -192,7 +195,8 @@ def fit(
     epochs, batch_size, lr
         Epochs, (expected) batch size (required unless ``batches``), learning rate.
     optimizer
-        ``"sgd"`` (with ``momentum``), ``"adam"``, or an optimizer over the model's parameters.
+        ``"sgd"`` (with ``momentum``), ``"adam"``, or an optimizer over the model's parameters (a
+        ``torch.optim.Optimizer``, or any object with ``zero_grad()`` and ``step()``).
         With an engine that already has an optimizer, that one is used.
     engine
         ``None`` (non-private) or a DP-SGD engine whose ``model`` is ``model``.
