@@ -45,8 +45,8 @@ the autograder never imports ``helpers``.
 The numpy-only modules are imported eagerly and the Part I ones re-exported here
 (``H.laplace_scale``); ``H.accounting`` and ``H.partitions`` keep their generic names in their
 module. Modules that need torch are imported on first use (``H.training``, ``H.models``,
-``H.dpsgd``, ``H.train_private``...) so that Part I lessons start fast; so is ``H.remote``
-(it imports syft only when a session starts).
+``H.dpsgd``, ``H.train_private``...) so that Part I lessons start fast; so are ``H.audit``
+(scipy.stats) and ``H.remote`` (it imports syft only when a session starts).
 """
 from __future__ import annotations
 
@@ -64,12 +64,12 @@ from .mechanisms import *  # noqa: F401,F403
 from .composition import *  # noqa: F401,F403
 from . import accounting  # noqa: F401  (generic names such as `epsilon`: use H.accounting.epsilon)
 from . import partitions  # noqa: F401  (H.partitions.iid_partition, ...)
-from . import audit  # noqa: F401  (generic names such as `auc`: use H.audit.auc)
 
 __version__ = "0.1.0"
 
 # Modules (and names inside them) that import torch: loaded on first attribute access.
-_LAZY_MODULES = ("data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training", "federated",
+# ``audit`` is numpy-only but imports scipy.stats (~1 s), which only lesson 07 needs: also loaded on first use.
+_LAZY_MODULES = ("audit", "data", "pate", "pate_teachers", "dpsgd", "dp_engine", "models", "training", "federated",
                  "flower", "attacks", "remote")
 _LAZY_NAMES = {
     "train_private": "training",

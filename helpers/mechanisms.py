@@ -33,7 +33,7 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from ._validation import (
     as_database,
@@ -349,6 +349,8 @@ def gaussian_sigma_analytic(*, sensitivity: float, epsilon: float, delta: float)
         lo /= 10.0
     while gap(hi) > 0:
         hi *= 10.0
+    from scipy import optimize  # here, not at the top: scipy.optimize costs ~0.5 s of every lesson's import cell
+
     u = optimize.brentq(gap, lo, hi, xtol=1e-300, rtol=1e-12, maxiter=500)
     return float(u * sensitivity)
 

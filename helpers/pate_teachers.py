@@ -22,7 +22,7 @@ from .data import normalize_images
 from .models import BatchedMLP
 from .partitions import key_partition
 
-__all__ = ["train_teachers", "train_student", "predict", "accuracy"]
+__all__ = ["train_teachers", "train_student", "predict", "accuracy", "PerModelAdam"]
 
 _PADDING = -100  # target of a padded place in a teacher's minibatch (cross_entropy's ignore_index)
 
@@ -57,19 +57,32 @@ def train_teachers(x: Any, y: Any, num_teachers: int, *, teacher_of: Any | None 
     All teachers share one set of stacked weights ``(num_teachers, …)`` and step together:
     minibatch ``j`` of every teacher is one ``(num_teachers, batch, 784)`` tensor, the forward
     pass is two ``torch.baddbmm`` calls, the loss is the sum of the teachers' mean
-    cross-entropies (so each teacher gets exactly its own gradient) and one Adam (``fused``
-    where available; Adam is element-wise, so this equals training the teachers one by one).
-    Shards may differ in size (:func:`helpers.pate.assign_teachers` gives nearly, not exactly, equal ones):
-    every epoch has ``ceil(largest shard / batch_size)`` steps and teacher ``t`` splits its own
-    shuffled shard into that many nearly equal minibatches. With ``batch_size`` at least the
-    largest shard (one full-shard step per epoch, as lesson 04 does) every step is exactly
+    cross-entropies (so each teacher gets exactly its own gradient) and :class:`PerModelAdam`
+    (``torch.optim.Adam`` on each teacher's own slices, with its own step count).
+
+    **No teacher's training depends on another teacher's data.** Teacher ``t`` takes
+    ``ceil(|shard t| / batch_size)`` steps per epoch — a number set by its own shard — on
+    minibatches of its own shard, shuffled by its own generator (seeded from ``generator``
+    before any data is seen); in the steps of an epoch after its own it is idle (weights,
+    Adam moments and step count untouched). So, for a fixed seed, teacher ``t``'s model is a
+    function of its own shard and of public settings (``num_teachers``, ``hidden``, ``epochs``,
+    ``batch_size``, ``lr``, ``num_classes``) only — in exact arithmetic; floating-point results
+    can differ in the last bits with the padded width of the batched tensors. With shards that
+    stay put when an example is added or removed (:func:`helpers.pate.assign_teachers`), adding
+    or removing one example changes one teacher's model, hence at most one vote per query. PATE's
+    privacy analysis allows *any* training algorithm for a teacher (it needs no property of the
+    training, not even randomness); what it needs is this sensitivity — one vote — and that
+    holds only if no teacher's training reads another teacher's data, not even its size (here:
+    the step count). Pass ``num_classes``: the default ``max(y) + 1`` is read from every
+    teacher's labels at once.
+
+    With ``batch_size`` at least the largest shard (as lesson 04 does) every step is exactly
     full-batch Adam on each teacher's own data.
     Measured with equal shards of 240 Fashion-MNIST images, 250 teachers of 784-128-10, 30 epochs:
     about 12 s on 2 idle CPU cores; with one full-shard step per epoch and ``lr=3e-3`` (as lesson 04
     does) 33–52 s on a busy shared 2-core machine, mean teacher accuracy 74.5%, plurality vote
     80.5%. Hashed shards are padded to the largest one (about 280 of 60,000 / 250 = 240 on average),
-    so expect up to ~20% more. A teacher whose shard has fewer examples than there are steps gets
-    a zero gradient in the steps it has no example for.
+    so expect up to ~20% more.
 
     Parameters
     ----------
@@ -85,9 +98,10 @@ def train_teachers(x: Any, y: Any, num_teachers: int, *, teacher_of: Any | None 
     hidden, epochs, batch_size, lr
         Architecture and Adam settings.
     num_classes
-        Number of classes (default ``max(y) + 1``).
+        Number of classes (default ``max(y) + 1``, which depends on all the private labels: pass it).
     generator, seed
-        ``torch.Generator`` for initialisation and shuffling (default: one seeded with ``seed``).
+        ``torch.Generator`` for the initial weights and the teachers' own shuffling generators
+        (default: one seeded with ``seed``).
     progress
         Show a ``tqdm.auto`` bar over the steps (:func:`helpers.training.fit`'s).
     num_threads
@@ -122,17 +136,17 @@ def train_teachers(x: Any, y: Any, num_teachers: int, *, teacher_of: Any | None 
         generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
 
     model = BatchedMLP(num_teachers, feats.shape[1], hidden, k, generator=generator)
+    # one generator per teacher for its shuffles, seeded from the shared one (T draws: no shard size enters)
+    seeds = torch.randint(0, 2**62, (num_teachers,), generator=generator).tolist()
+    own_generators = [torch.Generator().manual_seed(s) for s in seeds]
     xs = feats[torch.from_numpy(index)]  # (T, largest shard, d), each row padded by repeating an example
     ys = torch.from_numpy(labels.astype(np.int64))[torch.from_numpy(index)]
-    try:
-        opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError):  # pragma: no cover - older torch without CPU fused Adam
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = PerModelAdam(model.parameters(), num_models=num_teachers, lr=lr)
     previous_threads = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(check_positive_int(num_threads, "num_threads"))
     try:
-        steps, batches = _shard_batches(xs, ys, torch.from_numpy(sizes), batch_size, generator)
+        steps, batches = _shard_batches(xs, ys, torch.from_numpy(sizes), batch_size, own_generators, opt)
         training.fit(model, epochs=epochs, lr=lr, optimizer=opt, loss_fn=_teachers_loss, batches=batches,
                      steps_per_epoch=steps, progress=progress, desc=f"training {num_teachers} models")
     finally:
@@ -171,27 +185,95 @@ def _teachers_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return ((ce * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1)).sum()
 
 
+class PerModelAdam:
+    """Adam for stacked models: every model (index 0 of each parameter) has its own moments and step count.
+
+    Parameters have shape ``(num_models, ...)``. :meth:`step` updates only the models in ``active`` (a
+    boolean tensor, default all): exactly ``torch.optim.Adam`` (default betas and eps, no weight decay,
+    its fused CPU kernel) run on each active model's own slices, with that model's own step count in the
+    bias correction; an inactive model's weights, moments and step count are left as they were. So a
+    model that takes fewer steps than another is trained as if alone, not pushed by Adam's momentum in
+    steps in which it has no data. It has the two methods :func:`helpers.training.fit` calls,
+    ``zero_grad`` and ``step``, and is deliberately not a ``torch.optim.Optimizer``: that base class
+    imports ``torch._dynamo`` when it is built (about 2 s, a tenth of lesson 04's quick run).
+    """
+
+    def __init__(self, params: Any, *, num_models: int, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        self.params = list(params)
+        self.num_models = check_positive_int(num_models, "num_models")
+        self.lr = check_positive(lr, "lr")
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = check_positive(eps, "eps")
+        self.active = torch.ones(self.num_models, dtype=torch.bool)
+        self.model_steps = torch.zeros(self.num_models, dtype=torch.float32)
+        self.state: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:  # noqa: ARG002 - torch's signature
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        models = torch.nonzero(torch.as_tensor(self.active)).flatten().tolist()
+        params, grads, avgs, sqs, steps = [], [], [], [], []
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            if p.shape[0] != self.num_models:
+                raise ValueError(f"parameters must have shape (num_models={self.num_models}, ...), got {tuple(p.shape)}")
+            if i not in self.state:
+                self.state[i] = (torch.zeros_like(p), torch.zeros_like(p))
+            exp_avg, exp_avg_sq = self.state[i]
+            for t in models:  # model t's slices, with a copy of model t's step count (Adam adds 1 to it)
+                params.append(p[t])
+                grads.append(p.grad[t])
+                avgs.append(exp_avg[t])
+                sqs.append(exp_avg_sq[t])
+                steps.append(self.model_steps[t].clone())
+        if params:
+            beta1, beta2 = self.betas
+            if hasattr(torch, "_fused_adam_"):  # what torch.optim.Adam(fused=True) runs, without its dynamo import
+                torch._foreach_add_(steps, 1)
+                torch._fused_adam_(params, grads, avgs, sqs, [], steps, amsgrad=False, lr=self.lr, beta1=beta1,
+                                   beta2=beta2, weight_decay=0.0, eps=self.eps, maximize=False)
+            else:  # pragma: no cover - a torch without the fused kernel
+                from torch.optim.adam import adam
+
+                adam(params, grads, avgs, sqs, [], steps, foreach=False, amsgrad=False, beta1=beta1, beta2=beta2,
+                     lr=self.lr, weight_decay=0.0, eps=self.eps, maximize=False)
+        self.model_steps[models] += 1
+
+
 def _shard_batches(xs: torch.Tensor, ys: torch.Tensor, sizes: torch.Tensor, batch_size: int,
-                   generator: torch.Generator) -> tuple[int, Callable[[int], Iterator[tuple[torch.Tensor, torch.Tensor]]]]:
-    """``(steps per epoch, batches)`` for :func:`helpers.training.fit`: every epoch shuffles each teacher's
-    own shard (one ``torch.rand`` per epoch) and cuts it into ``steps`` nearly equal minibatches; minibatch
-    ``s`` of all teachers is one ``(T, B, d)`` tensor, the places of teachers with fewer examples padded."""
+                   generators: list[torch.Generator], opt: PerModelAdam
+                   ) -> tuple[int, Callable[[int], Iterator[tuple[torch.Tensor, torch.Tensor]]]]:
+    """``(steps per epoch, batches)`` for :func:`helpers.training.fit`.
+
+    Teacher ``t`` takes ``ceil(sizes[t] / batch_size)`` steps per epoch — a number that depends on its own
+    shard only: every epoch it shuffles its own shard with its own generator and cuts it into that many
+    nearly equal minibatches. The epoch lasts as many steps as the largest of these; in the steps after its
+    own, a teacher is padded out (no example) and ``opt.active`` leaves it untouched. Minibatch ``s`` of
+    all teachers is one ``(T, B, d)`` tensor, the places of teachers with fewer examples padded."""
     num_models, width = ys.shape
     rows = torch.arange(num_models)[:, None]
-    steps = -(-width // batch_size)  # ceil: the largest shard in minibatches of at most batch_size
+    own_steps = -(-sizes // batch_size)  # (T,): teacher t's minibatches per epoch, from its own shard size
+    steps = int(own_steps.max())
     j = torch.arange(steps + 1)
-    bounds = (j[None, :] * sizes[:, None]) // steps  # teacher t's minibatch j: positions bounds[t, j] .. bounds[t, j+1]
+    # teacher t's minibatch j: positions bounds[t, j] .. bounds[t, j+1] of its shuffled shard (empty for j >= own_steps)
+    bounds = (torch.minimum(j[None, :], own_steps[:, None]) * sizes[:, None]) // own_steps[:, None]
     counts = bounds[:, 1:] - bounds[:, :-1]  # (T, steps), each at most batch_size
     cols = torch.arange(int(counts.max()))
-    padding = torch.arange(width)[None, :] >= sizes[:, None]
 
     def batches(_epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        keys = torch.rand(num_models, width, generator=generator) + padding  # a shuffle of the real examples first
-        order = torch.argsort(keys, dim=1)
+        order = torch.zeros(num_models, width, dtype=torch.long)
+        for t, g in enumerate(generators):
+            order[t, : int(sizes[t])] = torch.randperm(int(sizes[t]), generator=g)
         for s in range(steps):
             pos = bounds[:, s, None] + cols[None, :]
             valid = cols[None, :] < counts[:, s, None]
             idx = order[rows, torch.minimum(pos, sizes[:, None] - 1)]
+            opt.active = counts[:, s] > 0
             yield xs[rows, idx], torch.where(valid, ys[rows, idx], _PADDING)
 
     return steps, batches

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from ._plain_sgd import PlainSGD
 from ._torchutils import LossFn, check_generator
 from ._validation import (as_table_arrays, check_delta, check_positive, check_positive_int, check_probability,
                           check_target_epsilon)
+from .partitions import HASH_PRIME, key_partition
 
 __all__ = ["History", "fit", "accuracy", "predict", "TrainResult", "train_private"]
 
@@ -139,6 +141,9 @@ class History:
 def _optimizer(model: nn.Module, optimizer: Any, lr: float, momentum: float) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
+    if not isinstance(optimizer, str) and callable(getattr(optimizer, "step", None)) and callable(
+            getattr(optimizer, "zero_grad", None)):  # an optimizer of our own (PATE's PerModelAdam)
+        return optimizer
     if optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     if optimizer == "adam":
@@ -191,7 +196,8 @@ def fit(
     epochs, batch_size, lr
         Epochs, (expected) batch size (required unless ``batches``), learning rate.
     optimizer
-        ``"sgd"`` (with ``momentum``), ``"adam"``, or an optimizer over the model's parameters.
+        ``"sgd"`` (with ``momentum``), ``"adam"``, or an optimizer over the model's parameters (a
+        ``torch.optim.Optimizer``, or any object with ``zero_grad()`` and ``step()``).
         With an engine that already has an optimizer, that one is used.
     engine
         ``None`` (non-private) or a DP-SGD engine whose ``model`` is ``model``.
@@ -344,6 +350,50 @@ def fit(
 
 
 
+#: Resolution of the keyed validation split: a row is held out when its hashed part (of this many) is
+#: below ``round(validation_split * VALIDATION_PARTS)``.
+VALIDATION_PARTS = 10_000
+
+
+def row_keys(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """One fixed key per row, from the row's own contents: BLAKE2b of the bytes of ``x[i]`` and ``y[i]``
+    (and their dtypes), reduced to ``0 .. 2**31 - 2`` (:data:`helpers.partitions.HASH_PRIME`). Equal rows
+    get equal keys; no other row, and no row number, enters the key of row ``i``."""
+    x = np.ascontiguousarray(x)
+    y = np.ascontiguousarray(y)
+    xr, yr = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
+    tag = f"{x.dtype.str}{xr.shape[1]}|{y.dtype.str}".encode()
+    keys = np.empty(x.shape[0], dtype=np.int64)
+    for i in range(x.shape[0]):
+        h = hashlib.blake2b(tag, digest_size=8)
+        h.update(xr[i].tobytes())
+        h.update(yr[i].tobytes())
+        keys[i] = int.from_bytes(h.digest(), "little") % HASH_PRIME
+    return keys
+
+
+def keyed_validation_split(x: np.ndarray, y: np.ndarray, *, fraction: float,
+                           generator: torch.Generator | None = None) -> np.ndarray:
+    """Which rows :func:`train_private` holds out for validation: a boolean mask, one entry per row.
+
+    Row ``i`` is held out iff ``key_partition(row_keys)[i] < round(fraction · VALIDATION_PARTS)``
+    (:func:`helpers.partitions.key_partition`, the universal hash PATE's teachers use, with its two
+    parameters drawn from ``generator``). Whether a row is held out depends only on that row's contents
+    and on the hash parameters, never on the other rows or on the row's position: adding or removing
+    one row leaves every other row on its side, so two neighbouring data sets differ by exactly that
+    row, in the training part or in the validation part. Over the draw of the hash parameters each
+    row is held out with probability ``fraction`` (to 1/VALIDATION_PARTS; distinct rows pairwise nearly
+    independently, as a universal hash gives), so the validation part holds about that fraction of the
+    rows; its size is not fixed, since a fixed size would tie each row's side to all the others. Equal
+    rows share a side.
+    """
+    fraction = check_probability(fraction, "fraction", open_low=True, open_high=True)
+    check_generator(generator)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    part = key_partition(row_keys(x, y), num_parts=VALIDATION_PARTS, rng=np.random.default_rng(seed))
+    return part < round(fraction * VALIDATION_PARTS)
+
+
 @dataclass
 class TrainResult:
     """What :func:`train_private` returns.
@@ -354,7 +404,7 @@ class TrainResult:
         The trained model (the same object that was passed in).
     epsilon
         **The guarantee**: ε of the full planned schedule (``epochs`` epochs, ≤ target_epsilon),
-        with respect to adding or removing one training example, at ``delta``. It holds whatever
+        with respect to adding or removing one row of the training part, at ``delta``. It holds whatever
         early stopping decided, because stopping is a function of the planned run's iterates and
         of the held-out validation data (post-processing).
     epsilon_of_steps_run
@@ -376,6 +426,9 @@ class TrainResult:
         runs by such numbers (or by test accuracy) is not covered by one run's ε either.
     stopped_early
         True if early stopping ended training before ``epochs``.
+    validation_rows
+        Row numbers (``int64``, sorted) of the input rows held out for validation: the rows the
+        guarantee does **not** cover (empty without ``validation_split``).
     """
 
     model: nn.Module
@@ -388,6 +441,7 @@ class TrainResult:
     delta: float
     history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: bool = False
+    validation_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __iter__(self):  # allows ``model, epsilon = train_private(...)`` (the planned guarantee)
         return iter((self.model, self.epsilon))
@@ -418,21 +472,26 @@ def train_private(
     σ is calibrated with :func:`helpers.accounting.noise_multiplier` so that
     ``epochs · ⌈n/L⌉`` Poisson-sampled steps at rate ``q = L/n`` (``L = batch_size``) cost
     ``target_epsilon`` (improved RDP conversion); then :func:`fit` with a :class:`helpers.dp_engine.DPSGD` engine and SGD(lr, momentum).
-    The privacy unit is one *training example* (one row): the returned model is
-    (``result.epsilon``, δ)-DP with respect to adding or removing one row of the training
-    part (Poisson sampling, add/remove-one neighbours, as the accountant assumes). A person
-    with several rows is protected only by group privacy (k rows: about k·ε). Under the
-    replace-one relation (change one row) the same run is (2ε, (1 + e^ε)δ)-DP by group
-    privacy, since a replacement is one removal and one addition.
+    **Privacy unit**: one row of the training part. For neighbouring inputs — one row added or
+    removed — that the split puts in the training part, the returned model (and ``epsilon``,
+    ``steps``, ``stopped_early``) is (``result.epsilon``, δ)-DP (Poisson sampling, add/remove-one
+    neighbours, as the accountant assumes). The split is keyed on each row's own contents
+    (:func:`keyed_validation_split`), so the neighbour's other rows keep their side and its
+    validation part is the same. Like Opacus and TensorFlow Privacy, the size ``n_train`` of the
+    training part, from which ``q``, the step count and σ are computed, is treated as public. A
+    person with several rows is protected only by group privacy (k rows: about k·ε). Under the
+    replace-one relation (change one row) the same run is (2ε, (1 + e^ε)δ)-DP by group privacy,
+    since a replacement is one removal and one addition.
 
     Validation and privacy (our choice, say it when you report results): with
-    ``validation_split`` a random fraction is held out *before* training and never used for
-    gradients; after each epoch the model's loss/accuracy on it is computed **without**
-    DP. Those numbers, and the epoch early stopping picks from them, are therefore not
-    private with respect to the *validation* examples — treat the validation set as data
-    you may release statistics about (or split off public data). The training examples
-    stay protected: the stopping rule is post-processing of the planned run's iterates plus
-    the independent validation data, so ``result.epsilon`` — the ε of the *planned* schedule
+    ``validation_split`` about that fraction of the rows (each row by a keyed hash of its own
+    contents; ``result.validation_rows`` lists them) is held out *before* training and never used
+    for gradients; after each epoch the model's loss/accuracy on it is computed **without** DP.
+    Those numbers, and the epoch early stopping picks from them, are therefore not private with
+    respect to the *validation* rows, which have no guarantee — treat them as data you may
+    release statistics about (or split off public data). The training rows stay protected: the
+    stopping rule is post-processing of the planned run's iterates plus the validation rows, which
+    a training row's neighbour shares, so ``result.epsilon`` — the ε of the *planned* schedule
     — is the guarantee, wherever training stopped. ``result.epsilon_of_steps_run`` (what a
     fixed schedule of the steps actually run would spend) is not a guarantee: the length was
     chosen by looking at the model (that would need a privacy filter, Feldman & Zrnic 2021).
@@ -455,12 +514,13 @@ def train_private(
     max_norm, lr, momentum
         Clipping norm C, SGD learning rate and momentum.
     validation_split
-        Fraction in (0, 1) held out for (non-private) validation, or None.
+        Expected fraction in (0, 1) of rows held out for (non-private) validation, or None:
+        :func:`keyed_validation_split` (resolution 1/10,000).
     early_stopping_patience
         Stop when the validation loss has not improved for this many epochs (needs
         ``validation_split``).
     generator
-        ``torch.Generator`` for the split, the batches and the noise.
+        ``torch.Generator`` for the split's hash parameters, the batches and the noise.
     method
         ``"bookkeeping"`` or ``"ghost"`` (see :class:`helpers.dp_engine.DPSGD`).
     progress
@@ -519,11 +579,13 @@ def train_private(
         loss_fn = F.cross_entropy if classification else (lambda out, t: F.mse_loss(out.reshape(t.shape), t))
 
     n = x_all.shape[0]
-    perm = torch.randperm(n, generator=generator)
-    n_val = int(round(validation_split * n)) if validation_split else 0
+    held_out = (keyed_validation_split(x_np, y_np, fraction=validation_split, generator=generator)
+                if validation_split else np.zeros(n, dtype=bool))
+    n_val = int(held_out.sum())
     if validation_split and not (1 <= n_val < n):
-        raise ValueError(f"validation_split={validation_split} leaves no validation or no training data for n={n}")
-    val_idx, train_idx = perm[:n_val], perm[n_val:]
+        raise ValueError(f"validation_split={validation_split} held out {n_val} of the n={n} rows; "
+                         "there must be at least one validation row and one training row")
+    val_idx, train_idx = torch.from_numpy(np.flatnonzero(held_out)), torch.from_numpy(np.flatnonzero(~held_out))
     x_tr, y_tr = x_all[train_idx], y_all[train_idx]
     n_tr = x_tr.shape[0]
     if batch_size > n_tr:
@@ -566,4 +628,4 @@ def train_private(
     eps_planned = float(accounting.epsilon(noise_multiplier=sigma, sample_rate=q, steps=planned, delta=delta))
     return TrainResult(model=model, epsilon=eps_planned, epsilon_of_steps_run=dp.epsilon(delta=delta),
                        noise_multiplier=sigma, sample_rate=q, steps=dp.steps, planned_steps=planned, delta=delta,
-                       history=rows, stopped_early=hist.stopped_early)
+                       history=rows, stopped_early=hist.stopped_early, validation_rows=val_idx.numpy())

@@ -243,7 +243,8 @@ def test_train_private_numpy_and_dataframe():
     assert len(res2.history) <= 2 and "val_accuracy" in res2.history[0]
     # what is not private says so in its name
     assert set(res2.history[0]) == {"epoch", "epsilon_of_steps_run", "train_loss_not_private", "val_loss", "val_accuracy"}
-    assert res2.sample_rate == pytest.approx(40 / 300)
+    # about 25% held out (a keyed split, not a fixed count); q = L / (rows left for training)
+    assert res2.sample_rate == pytest.approx(40 / (400 - len(res2.validation_rows))) and 60 < len(res2.validation_rows) < 140
 
 
 def test_train_private_early_stopping_reports_the_planned_epsilon():
@@ -254,9 +255,11 @@ def test_train_private_early_stopping_reports_the_planned_epsilon():
     res = D.train_private(nn.Sequential(nn.Linear(5, 2)), x, y, target_epsilon=3.0, delta=1e-4, epochs=30,
                           batch_size=50, lr=0.5, validation_split=0.2, early_stopping_patience=1,
                           generator=torch.Generator().manual_seed(0), progress=False)
-    assert res.stopped_early and res.steps < res.planned_steps == 30 * 7
+    n_train = 400 - len(res.validation_rows)  # about 320: the keyed split holds out each row with probability 0.2
+    q, planned_steps = 50 / n_train, 30 * math.ceil(n_train / 50)
+    assert res.stopped_early and res.steps < res.planned_steps == planned_steps and res.sample_rate == q
     assert res.epsilon_of_steps_run < res.epsilon <= 3.0 + 1e-9
-    planned = accounting.epsilon(noise_multiplier=res.noise_multiplier, sample_rate=50 / 320, steps=210, delta=1e-4)
+    planned = accounting.epsilon(noise_multiplier=res.noise_multiplier, sample_rate=q, steps=planned_steps, delta=1e-4)
     assert res.epsilon == pytest.approx(planned, rel=1e-12)
     if importlib.util.find_spec("opacus") is not None:  # the guarantee by an independent accountant
         import warnings
@@ -267,7 +270,7 @@ def test_train_private_early_stopping_reports_the_planned_epsilon():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             theirs, _ = get_privacy_spent(orders=orders, delta=1e-4, rdp=compute_rdp(
-                q=50 / 320, noise_multiplier=res.noise_multiplier, steps=210, orders=orders))
+                q=q, noise_multiplier=res.noise_multiplier, steps=planned_steps, orders=orders))
         assert res.epsilon == pytest.approx(theirs, rel=1e-6)
     assert tuple(res)[1] == res.epsilon  # `model, eps = train_private(...)` unpacks the guarantee
     assert len(res.history) < 30
@@ -597,3 +600,29 @@ def test_stored_runs_back_the_lesson_figures():
     three = list(eps).index(3.0)
     for lab in ("C = 0.1", "L = 256", "tanh"):
         np.testing.assert_array_equal(runs["knob_accuracy"][label.index(lab)], acc[three])
+
+
+def test_train_private_validation_split_is_keyed_on_each_row():
+    # The privacy unit is one training row: for the neighbour (one row added or removed) the other rows must keep
+    # their side of the split, so that the two runs differ by exactly that row (a random permutation moved ~20%).
+    from helpers.training import keyed_validation_split
+
+    x, y = _toy()
+    split = lambda xs, ys, seed=0: keyed_validation_split(  # noqa: E731
+        xs, ys, fraction=0.2, generator=torch.Generator().manual_seed(seed))
+    full = split(x, y)
+    np.testing.assert_array_equal(split(x[:-1], y[:-1]), full[:-1])  # remove the last row
+    for i in (0, 17, 399):  # remove a row anywhere: the others keep their side although their positions shift
+        np.testing.assert_array_equal(split(np.delete(x, i, axis=0), np.delete(y, i)), np.delete(full, i))
+    new_x, new_y = np.ones((1, 5), np.float32), np.array([1])
+    np.testing.assert_array_equal(split(np.concatenate([new_x, x]), np.concatenate([new_y, y]))[1:], full)
+    assert abs(full.mean() - 0.2) < 4 * math.sqrt(0.2 * 0.8 / 400)  # each row held out with probability 0.2
+    masks = [split(x, y, seed).tobytes() for seed in range(4)]
+    assert len(set(masks)) == 4 and split(x, y, 3).tobytes() == masks[3]  # the generator draws the hash
+    # end to end: the rows held out are reported, and adding one row leaves the others where they were
+    kw = dict(target_epsilon=1.0, delta=1e-4, epochs=1, batch_size=40, validation_split=0.2, progress=False)
+    r_minus = D.train_private(nn.Sequential(nn.Linear(5, 2)), x[:-1], y[:-1], generator=torch.Generator().manual_seed(0), **kw)
+    r_plus = D.train_private(nn.Sequential(nn.Linear(5, 2)), x, y, generator=torch.Generator().manual_seed(0), **kw)
+    np.testing.assert_array_equal(r_plus.validation_rows, np.flatnonzero(full))
+    assert set(r_plus.validation_rows) - {399} == set(r_minus.validation_rows)
+    assert r_plus.sample_rate == 40 / (400 - full.sum())

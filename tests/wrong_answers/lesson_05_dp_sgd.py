@@ -201,6 +201,17 @@ CLIP = {
                 factor = torch.clamp(max_norm / (norms + 1e-12), max=1.0)
                 return {{n: g * factor.reshape(-1, *([1] * (g.ndim - 1))) for n, g in per_sample_grads.items()}}
         '''),
+        Wrong("clips in place: the caller's per-example gradients change", visible=True, message="changed the dict",
+              source=f'''
+            def clip_gradients(per_sample_grads, *, max_norm):
+                if not max_norm > 0:
+                    raise ValueError("max_norm must be > 0")
+                norms = {_NORM}
+                factor = torch.clamp(max_norm / (norms + 1e-12), max=1.0)
+                for g in per_sample_grads.values():
+                    g.mul_(factor.reshape(-1, *([1] * (g.ndim - 1))))
+                return per_sample_grads
+        '''),
         Wrong("direction times clipped length: 0/0 = NaN for an example with zero gradient", source=f'''
             def clip_gradients(per_sample_grads, *, max_norm):
                 if not max_norm > 0:
@@ -253,6 +264,12 @@ NOISE = {
                 for g in summed.values():
                     g.add_(torch.randn(g.shape, generator=generator, dtype=g.dtype) * noise_multiplier * max_norm)
                 return summed
+        '''),
+        Wrong("float32 noise (torch.randn without dtype=g.dtype) on float64 sums", visible=True, message="float32",
+              source=f'''
+            def add_noise(summed, *, noise_multiplier, max_norm, generator=None):{_CHECKS}
+                return {{n: g + torch.randn(g.shape, generator=generator) * noise_multiplier * max_norm
+                        for n, g in summed.items()}}
         '''),
         Wrong("no validation", visible=True, message="expected it to raise", source='''
             def add_noise(summed, *, noise_multiplier, max_norm, generator=None):
@@ -742,6 +759,16 @@ RIGHT = {
         '''),
     ],
     "clip": [
+        Right("copies first, then scales the copies in place", f'''
+            def clip_gradients(per_sample_grads, *, max_norm):
+                if max_norm <= 0:
+                    raise ValueError("max_norm must be > 0")
+                out = {{n: g.clone() for n, g in per_sample_grads.items()}}
+                norms = {_NORM}
+                for g in out.values():
+                    g.mul_(torch.clamp(max_norm / (norms + 1e-12), max=1.0).reshape(-1, *([1] * (g.ndim - 1))))
+                return out
+        '''),
         Right("torch.linalg.vector_norm on the concatenated gradient; g / max(1, norm / C)", '''
             def clip_gradients(per_sample_grads, *, max_norm):
                 if max_norm <= 0:
@@ -752,6 +779,15 @@ RIGHT = {
         '''),
     ],
     "noise": [
+        Right("float64 noise drawn as float64 and cast, dict built by a loop over items", '''
+            def add_noise(summed, *, noise_multiplier, max_norm, generator=None):
+                if noise_multiplier < 0 or max_norm <= 0:
+                    raise ValueError("noise_multiplier must be >= 0 and max_norm > 0")
+                out = dict()
+                for name, g in summed.items():
+                    out[name] = g + (noise_multiplier * max_norm) * torch.randn(g.shape, generator=generator, dtype=g.dtype)
+                return out
+        '''),
         Right("a loop that builds the new dict", '''
             def add_noise(summed, *, noise_multiplier, max_norm, generator=None):
                 if max_norm <= 0:
