@@ -64,7 +64,7 @@ import nbformat
 from . import plan as P
 from . import sandbox
 from .execute import Executed, execute_job, fill_notebook
-from .paths import COURSE_ID, SOLUTIONS, all_lessons, resolve_lessons
+from .paths import COURSE_ID, SOLUTIONS, all_lessons, lesson_kernel, resolve_lessons
 from .release import run_nbgrader, write_course_config
 from .safepages import sanitize_notebook
 from .scoring import course_config_extra, score_lesson
@@ -460,6 +460,7 @@ def load_task(task: Task, released: dict[str, nbformat.NotebookNode],
     r.notes.extend(repairs)
     task.timestamp = _timestamp(ctime)
     task.job = P.build_job(released[r.lesson], solutions[r.lesson], nb)
+    task.job.plan["kernel"] = lesson_kernel(r.lesson)  # the sandbox runs that kernel's Python (appendix A1: ppml-tf)
     return True
 
 
