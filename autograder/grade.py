@@ -47,7 +47,7 @@ from .execute import Executed, execute_job, fill_notebook
 from .gradefolder import (Report, Result, atomic_write, lesson_max_scores, load_solution, locked,
                           prepare_sources, scores_from_gradebook, write_grades, write_problem_feedback,
                           write_report)
-from .paths import all_lessons, resolve_lessons
+from .paths import all_lessons, lesson_kernel, resolve_lessons
 from .nbgrader_cli import write_course_config
 from .safepages import sanitize_notebook
 from .scoring import course_config_extra, score_lesson
@@ -112,6 +112,7 @@ def load_task(task: Task, released: dict[str, nbformat.NotebookNode],
     r.notes.extend(repairs)
     task.timestamp = _timestamp(ctime)
     task.job = P.build_job(released[r.lesson], solutions[r.lesson], nb)
+    task.job.plan["kernel"] = lesson_kernel(r.lesson)  # the sandbox runs that kernel's Python (appendix A1: ppml-tf)
     return True
 
 

@@ -36,6 +36,7 @@ Limits (all configurable, see :class:`Limits`) and how each is enforced:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import json
@@ -113,8 +114,32 @@ def _helpers_root() -> Path:
     return Path(spec.origin).resolve().parent
 
 
+# The interpreter of the submission being run (a lesson in another kernel: that kernel's Python), per thread.
+_KERNEL_PYTHON: contextvars.ContextVar[str | None] = contextvars.ContextVar("grading_python", default=None)
+
+
 def _python() -> str:
-    return sys.executable
+    return _KERNEL_PYTHON.get() or sys.executable
+
+
+def kernel_python(kernel: str) -> str:
+    """The Python that grades a lesson of Jupyter kernel ``kernel`` ([tool.course.kernels]): ours for the
+    course's default kernel, else the interpreter of that kernel's spec (the appendix A1: .venv-tf's
+    Python, registered as "ppml-tf" by `make tf-env`)."""
+    from .paths import DEFAULT_KERNEL
+
+    if kernel == DEFAULT_KERNEL:
+        return sys.executable
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        python = KernelSpecManager().get_kernel_spec(kernel).argv[0]
+    except Exception as exc:  # noqa: BLE001 - NoSuchKernel, a broken spec: the same answer
+        raise SandboxUnavailable(f"this lesson is graded in the Jupyter kernel {kernel!r}, which is not installed "
+                                 f"here ({type(exc).__name__}: {exc}); for the appendix A1 run `make tf-env`") from None
+    if not (os.path.isabs(python) and os.access(python, os.X_OK)):
+        raise SandboxUnavailable(f"the Jupyter kernel {kernel!r} does not start an interpreter by absolute path: {python!r}")
+    return python
 
 
 @functools.lru_cache(maxsize=None)
@@ -173,6 +198,11 @@ def _bind_paths() -> list[str]:
         add(prefix)
     add(os.path.dirname(os.path.realpath(_python())))
     add(os.path.dirname(os.path.abspath(_python())))
+    if _python() != sys.executable:  # another kernel's interpreter: its venv and its installation too
+        venv = os.path.dirname(os.path.dirname(os.path.abspath(_python())))
+        if os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+            add(os.path.realpath(venv))
+        add(os.path.dirname(os.path.dirname(os.path.realpath(_python()))))
     add(str(_helpers_root()))
     data_dir = os.environ.get("COURSE_DATA_DIR")
     if data_dir and os.path.isdir(data_dir):
@@ -472,7 +502,11 @@ def run_plan(plan: dict, limits: Limits, *, sandboxed: bool = True, quick: bool 
     tmp_home = stage = None
     unprivileged = False
     result: RunResult | None = None
+    token = _KERNEL_PYTHON.set(None)
     try:
+        from .paths import DEFAULT_KERNEL
+
+        _KERNEL_PYTHON.set(kernel_python(str(plan.get("kernel", DEFAULT_KERNEL))))
         plan["sys_path"] = [str(_helpers_root().parent)]
         if sandboxed:
             ok, reason, unprivileged = probe()
@@ -493,6 +527,7 @@ def run_plan(plan: dict, limits: Limits, *, sandboxed: bool = True, quick: bool 
         result = _communicate(argv, cwd, env, plan, limits, start)
         result.limits_note = limits_summary(limits, cgroups, sandboxed, unprivileged)
     finally:
+        _KERNEL_PYTHON.reset(token)
         survivors = cgroups.close()
         if tmp_home:
             shutil.rmtree(tmp_home, ignore_errors=True)

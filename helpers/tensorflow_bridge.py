@@ -38,6 +38,7 @@ References
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -50,7 +51,8 @@ import numpy as np
 
 from ._validation import as_table_arrays, check_delta, check_positive, check_positive_int, check_probability
 
-__all__ = ["TFTrainResult", "TensorFlowEnvironmentMissing", "tf_python", "train_private", "MODELS"]
+__all__ = ["TFTrainResult", "TensorFlowEnvironmentMissing", "tf_python", "train_private", "MODELS",
+           "dp_optimizer_settings", "dp_sgd_epsilon"]
 
 #: Environment variable naming the Python of the TensorFlow environment (default: ``<repo>/.venv-tf``).
 TF_PYTHON_VAR = "COURSE_TF_PYTHON"
@@ -129,6 +131,101 @@ class TFTrainResult:
 
     def __iter__(self):
         return iter((self.weights, self.epsilon))
+
+
+def dp_optimizer_settings(*, l2_norm_clip: float, noise_multiplier: float, batch_size: int,
+                          learning_rate: float) -> dict[str, float | int]:
+    r"""Keyword arguments of ``tensorflow_privacy.DPKerasSGDOptimizer`` for per-example DP-SGD.
+
+    Introduced in the appendix ``A1_tensorflow_privacy`` (Exercise 1). ``num_microbatches`` equals the
+    batch size, so every microbatch holds one example and each example's gradient is clipped to L2
+    norm C = ``l2_norm_clip`` on its own; the optimizer then adds :math:`\mathcal N(0, σ^2C^2 I)` to the
+    sum of the clipped gradients, σ = ``noise_multiplier`` (the optimizer multiplies by C itself), and
+    divides by the number of microbatches (Abadi et al. 2016, Algorithm 1). With fewer microbatches
+    (``num_microbatches=1``: the batch's mean gradient is clipped once) no single example's influence
+    is bounded by C relative to the noise the accountant assumes, and TF Privacy's own privacy
+    statement doubles the sensitivity (Ponomareva et al. 2023, Sec. 5.6).
+
+    Parameters
+    ----------
+    l2_norm_clip
+        Clipping norm C > 0.
+    noise_multiplier
+        σ > 0: noise standard deviation divided by C (σ = 0 would add no noise: no privacy).
+    batch_size
+        Examples per step L (a positive int); also the number of microbatches.
+    learning_rate
+        SGD learning rate > 0.
+
+    Returns
+    -------
+    dict
+        ``{"l2_norm_clip": C, "noise_multiplier": σ, "num_microbatches": L, "learning_rate": η}``.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range, or a batch size that is not a positive int.
+    """
+    if not (isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    l2_norm_clip = check_positive(l2_norm_clip, "l2_norm_clip")
+    noise_multiplier = check_positive(noise_multiplier, "noise_multiplier")
+    learning_rate = check_positive(learning_rate, "learning_rate")
+    return {"l2_norm_clip": l2_norm_clip, "noise_multiplier": noise_multiplier,
+            "num_microbatches": int(batch_size), "learning_rate": learning_rate}
+
+
+def dp_sgd_epsilon(*, n: int, batch_size: int, noise_multiplier: float, epochs: float, delta: float) -> float:
+    r"""ε of a DP-SGD run as TensorFlow Privacy's ``compute_dp_sgd_privacy`` defines it.
+
+    Introduced in the appendix ``A1_tensorflow_privacy`` (Exercise 2). Sampling rate q = L/n,
+    steps T = ⌈epochs·n/L⌉, RDP of T Poisson-subsampled Gaussian steps of noise multiplier σ
+    (Mironov, Talwar & Zhang 2019), converted to (ε, δ) with the improved conversion
+    (Canonne, Kamath & Steinke 2020, Prop. 12; TF Privacy since commit be8175b, 2020-12-30), through
+    :func:`helpers.accounting.epsilon` (its default orders; TF Privacy's coarser grid can give a value
+    a little larger, never smaller than the true RDP bound's best order on that grid).
+
+    Guarantee: (ε, δ)-DP with respect to adding or removing one training example, **if** every step's
+    batch is a Poisson sample at rate q (each example in independently). Keras' ``model.fit`` shuffles
+    into fixed batches instead; for that run this ε is the customary heuristic, not a proof.
+
+    Parameters
+    ----------
+    n
+        Training examples (a positive int).
+    batch_size
+        Expected batch size L, 1 ≤ L ≤ n (int).
+    noise_multiplier
+        σ > 0.
+    epochs
+        Passes over the data, > 0 (may be fractional).
+    delta
+        δ in (0, 1).
+
+    Returns
+    -------
+    float
+        ε.
+
+    Raises
+    ------
+    ValueError
+        Out-of-range parameters.
+    """
+    from . import accounting
+
+    for name, value in (("n", n), ("batch_size", batch_size)):
+        if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if batch_size > n:
+        raise ValueError(f"batch_size={batch_size} is larger than n={n}")
+    noise_multiplier = check_positive(noise_multiplier, "noise_multiplier")
+    epochs = check_positive(epochs, "epochs")
+    delta = check_delta(delta)
+    steps = int(np.ceil(epochs * n / batch_size))
+    return float(accounting.epsilon(noise_multiplier=noise_multiplier, sample_rate=batch_size / n,
+                                    steps=steps, delta=delta))
 
 
 def _as_xy(data: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -247,8 +344,9 @@ def train_private(
     if batch_size > len(x):
         raise ValueError(f"batch_size={batch_size} is larger than the {len(x)} training examples")
     if generator is not None and seed is None:
-        import torch  # only reached when the caller passed a torch.Generator (main environment)
-
+        # Only reached with a torch.Generator (main environment). Imported by name: this module is also
+        # imported in .venv-tf (the appendix's tests), which has no torch.
+        torch = importlib.import_module("torch")
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31 - 1))

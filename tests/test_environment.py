@@ -21,7 +21,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from autograder.paths import REPO, SOLUTIONS, all_lessons
+from autograder.paths import DEFAULT_KERNEL, REPO, SOLUTIONS, all_lessons, lesson_kernel
 from autograder.release import course_settings, lesson_extras
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
@@ -107,6 +107,8 @@ def test_base_is_part_one_and_the_lesson_map_is_complete() -> None:
 # --------------------------------------------------------------------------- each lesson's imports
 HELPERS = REPO / "helpers"
 NOTEBOOK_ENVIRONMENT = {"ipython", "ipykernel"}  # provided by any Jupyter kernel, Colab's included
+# Lessons in another kernel ([tool.course.kernels]) import from that environment's pinned requirements.
+KERNEL_REQUIREMENTS = {"ppml-tf": "requirements-tf.txt"}
 
 
 def _optional(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
@@ -192,6 +194,9 @@ def test_lesson_extras_cover_what_the_lesson_imports(lesson: str) -> None:
     """A Colab runtime installs the base plus the lesson's extras: that must be enough."""
     owners = _owners()
     allowed = set(_pyproject_requirements(lesson_extras(lesson))) | NOTEBOOK_ENVIRONMENT
+    if lesson_kernel(lesson) != DEFAULT_KERNEL:  # its own environment: what that environment's pins install
+        pins = (REPO / KERNEL_REQUIREMENTS[lesson_kernel(lesson)]).read_text().splitlines()
+        allowed |= {Requirement(line).name for line in pins if line.strip() and not line.startswith("#")}
     missing = {}
     for module in sorted(_third_party_imports(lesson)):
         dists = {canonicalize_name(d) for d in owners.get(module, [module])}

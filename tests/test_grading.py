@@ -23,12 +23,13 @@ import scenarios as S
 from autograder import sandbox
 from autograder.grade import grade_class
 from autograder.gradefolder import open_gradebook
-from autograder.paths import REPO, all_lessons
+from autograder.paths import DEFAULT_KERNEL, REPO, all_lessons, lesson_kernel
 from autograder.plan import split_tests, visible_tests
 
 pytestmark = pytest.mark.slow
 
-LESSONS = all_lessons()
+# Lessons of the course kernel; an appendix in its own kernel (A1: ppml-tf) is graded in tests/test_grading_tf.py.
+LESSONS = [lesson for lesson in all_lessons() if lesson_kernel(lesson) == DEFAULT_KERNEL]
 # The per-exercise timeout must exceed the slowest solution test cell in quick mode on a loaded
 # 2-core machine; each infinite-loop scenario costs one timeout, so the numpy-only lessons get a
 # shorter one than the torch lessons.

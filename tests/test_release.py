@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.paths import LESSONS, REPO, all_lessons
+from autograder.paths import LESSONS, REPO, all_lessons, lesson_kernel
 from autograder.release import (
     COLAB_CELL_ID,
     NBFORMAT_MINOR,
@@ -52,7 +52,7 @@ def test_student_version_hides_solutions_and_starts_with_colab_cell(lesson: str)
     assert sum(c.get("id") == COLAB_CELL_ID for c in nb.cells) == 1
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert "raise NotImplementedError()" in text
-    assert json.loads(text)["metadata"]["kernelspec"]["name"] == "python3"
+    assert json.loads(text)["metadata"]["kernelspec"]["name"] == lesson_kernel(lesson)  # A1: ppml-tf
 
 
 def test_releasing_twice_gives_identical_files(fresh_release: Path, tmp_path: Path) -> None:
@@ -83,10 +83,12 @@ def test_released_metadata_is_what_a_kernel_writes(kernel_report: dict, lesson: 
     """Opening a released lesson must not modify it: its metadata equals what JupyterLab would
     write, except the Python version, which is the course's reference Python (release.py says why)."""
     nb = json.loads((LESSONS / lesson / f"{lesson}.ipynb").read_text())
-    assert nb["metadata"] == notebook_metadata(RELEASE_PYTHON_VERSION)
+    assert nb["metadata"] == notebook_metadata(RELEASE_PYTHON_VERSION, kernel=lesson_kernel(lesson))
     assert (nb["nbformat"], nb["nbformat_minor"]) == (4, NBFORMAT_MINOR)
     live = json.loads(json.dumps(kernel_report))
     live["language_info"]["version"] = RELEASE_PYTHON_VERSION
+    if lesson_kernel(lesson) != "python3":  # another kernel (A1: ppml-tf, same Python): its own kernelspec
+        live["kernelspec"] = notebook_metadata(RELEASE_PYTHON_VERSION, kernel=lesson_kernel(lesson))["kernelspec"]
     assert nb["metadata"] == live
 
 
@@ -97,7 +99,10 @@ def test_working_copy_metadata_is_exactly_what_this_kernel_writes(kernel_report:
     copy_lessons(LESSONS, tmp_path)
     for lesson in all_lessons():
         nb = json.loads((tmp_path / lesson / f"{lesson}.ipynb").read_text())
-        assert nb["metadata"] == kernel_report
+        expected = json.loads(json.dumps(kernel_report))
+        if lesson_kernel(lesson) != "python3":  # A1 keeps its own kernel (ppml-tf, same Python version)
+            expected["kernelspec"] = notebook_metadata(kernel=lesson_kernel(lesson))["kernelspec"]
+        assert nb["metadata"] == expected
         original = json.loads((LESSONS / lesson / f"{lesson}.ipynb").read_text())
         assert nb["cells"] == original["cells"] and nb["nbformat_minor"] == original["nbformat_minor"]
 

@@ -148,3 +148,38 @@ def test_train_private_tensorflow_returns_weights_and_epsilon() -> None:
         noise_multiplier=res.noise_multiplier, sample_rate=1 / 3, steps=6, delta=1e-5, orders=_TF_GRID), rel=1e-7)
     assert res.test_accuracy is None and res.tensorflow_version.startswith("2.15")
     assert res.history["loss"] and len(res.history["loss"]) == 2  # Keras' (non-private) training loss
+
+
+@needs_tf
+@pytest.mark.slow
+def test_appendix_notebook_runs_in_quick_mode(tmp_path) -> None:
+    """The appendix's source notebook, top to bottom, in the TF environment (quick mode, offline), through
+    a kernel spec of its own pointing at COURSE_TF_PYTHON (so no registered kernel is needed), the
+    solutions in place: every cell runs and every test cell passes."""
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from autograder.paths import SOLUTIONS
+
+    spec = tmp_path / "jupyter" / "kernels" / "ppml-tf"
+    spec.mkdir(parents=True)
+    env = {"COURSE_QUICK": "1", "COURSE_OFFLINE": "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONPATH": str(tensorflow_bridge._REPO), "OPENBLAS_NUM_THREADS": "1"}
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(TF_PYTHON), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ppml-tf, test)", "language": "python", "env": env}))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(tmp_path / "jupyter") + (os.pathsep + old if old else "")
+    try:
+        nb = nbformat.read(str(SOLUTIONS / "A1_tensorflow_privacy" / "A1_tensorflow_privacy.ipynb"), as_version=4)
+        NotebookClient(nb, kernel_name="ppml-tf", timeout=300, startup_timeout=120,
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        if old is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = old
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "compute_dp_sgd_privacy (TF Privacy): ε =" in text and "0.5632" in text, text[-2000:]
