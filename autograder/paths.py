@@ -27,6 +27,7 @@ LESSONS = REPO / "lessons"
 AUTOGRADER = REPO / "autograder"
 BASE_CONFIG = AUTOGRADER / "nbgrader_config.py"
 COLAB_TEMPLATE = AUTOGRADER / "templates" / "colab_setup.py"
+COLAB_OTHER_KERNEL_TEMPLATE = COLAB_TEMPLATE.with_name("colab_other_kernel.py")  # lessons in another kernel
 
 #: Any lesson id: a numbered lesson ``NN_name`` or an appendix ``AN_name``.
 LESSON_ID = re.compile(r"^(\d\d|A\d{1,2})_[a-z0-9_]+$")

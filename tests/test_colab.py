@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.paths import REPO, all_lessons
+from autograder.paths import DEFAULT_KERNEL, REPO, all_lessons, lesson_kernel
 from autograder.release import colab_cell_source, course_settings, lesson_extras, pip_spec
 
 FAKE_PIP = """
@@ -65,7 +65,22 @@ def test_colab_cell_is_a_no_op_outside_colab(tmp_path: Path) -> None:
     assert calls == [] and proc.stdout == "" and proc.stderr == ""
 
 
-@pytest.mark.parametrize("lesson", all_lessons())
+COLAB_LESSONS = [lesson for lesson in all_lessons() if lesson_kernel(lesson) == DEFAULT_KERNEL]
+OTHER_KERNEL_LESSONS = [lesson for lesson in all_lessons() if lesson_kernel(lesson) != DEFAULT_KERNEL]
+
+
+@pytest.mark.parametrize("lesson", OTHER_KERNEL_LESSONS)
+def test_a_lesson_in_another_kernel_installs_nothing_on_colab(tmp_path: Path, lesson: str) -> None:
+    """The appendix A1 cannot run in Colab's Python 3.12: its first cell must not spend minutes
+    installing the course before the lesson's own version check refuses (issue 14)."""
+    proc, calls = _run_cell(tmp_path, lesson, on_colab=True)
+    assert proc.returncode == 0, proc.stderr
+    assert calls == [] and "Nothing is installed on Colab" in proc.stdout and lesson_kernel(lesson) in proc.stdout
+    proc, calls = _run_cell(tmp_path / "elsewhere", lesson, on_colab=False)
+    assert proc.returncode == 0 and calls == [] and proc.stdout == "" and proc.stderr == ""
+
+
+@pytest.mark.parametrize("lesson", COLAB_LESSONS)
 def test_colab_cell_installs_the_lessons_extras_from_the_release_tag(tmp_path: Path, lesson: str) -> None:
     proc, calls = _run_cell(tmp_path, lesson, on_colab=True)
     assert proc.returncode == 0, proc.stderr
