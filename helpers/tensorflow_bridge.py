@@ -215,9 +215,8 @@ def dp_sgd_epsilon(*, n: int, batch_size: int, noise_multiplier: float, epochs: 
     """
     from . import accounting
 
-    for name, value in (("n", n), ("batch_size", batch_size)):
-        if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    n = check_positive_int(n, "n")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if batch_size > n:
         raise ValueError(f"batch_size={batch_size} is larger than n={n}")
     noise_multiplier = check_positive(noise_multiplier, "noise_multiplier")
