@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-from autograder.paths import SOLUTIONS, resolve_lessons
+from autograder.paths import SOLUTIONS, lesson_kernel, resolve_lessons
 
 
 def _slowest_cell(nb: nbformat.NotebookNode) -> tuple[float, int]:
@@ -36,12 +37,13 @@ def _slowest_cell(nb: nbformat.NotebookNode) -> tuple[float, int]:
     return best
 
 
-def run_notebook(path: Path, *, quick: bool) -> tuple[float, int, tuple[float, int]]:
-    """Execute a notebook in a scratch copy of its folder; return (seconds, cells with errors, slowest cell)."""
+def run_notebook(path: Path, *, quick: bool, kernel: str = "python3") -> tuple[float, int, tuple[float, int]]:
+    """Execute a notebook (in its lesson's Jupyter kernel) in a scratch copy of its folder; return
+    (seconds, cells with errors, slowest cell)."""
     nb = nbformat.read(str(path), as_version=4)
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(path.parent, Path(tmp) / path.parent.name)
-        client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+        client = NotebookClient(nb, timeout=900, kernel_name=kernel, allow_errors=True,
                                 resources={"metadata": {"path": str(Path(tmp) / path.parent.name)}})
         start = time.perf_counter()
         # execute(**kw) goes to the kernel manager's start_kernel: env= is the kernel's whole environment
@@ -71,15 +73,22 @@ def main() -> None:
     parser.add_argument("--no-grade", action="store_true", help="skip timing `autograder grade`")
     args = parser.parse_args()
     lessons = resolve_lessons(args.lessons or None)
-    rows = []
     for lesson in lessons:
         path = SOLUTIONS / lesson / f"{lesson}.ipynb"
-        quick, quick_err, quick_cell = run_notebook(path, quick=True)
-        default, default_err, default_cell = ((float("nan"), 0, (float("nan"), -1)) if args.no_default
-                                              else run_notebook(path, quick=False))
-        rows.append((lesson, default, quick, default_err + quick_err))
-        print(f"{lesson:<28} default {default:7.1f} s (slowest cell #{default_cell[1]}: {default_cell[0]:.1f} s)   "
-              f"quick {quick:6.1f} s (slowest #{quick_cell[1]}: {quick_cell[0]:.1f} s)   "
+        kernel = lesson_kernel(lesson)
+        try:
+            KernelSpecManager().get_kernel_spec(kernel)
+        except NoSuchKernel:
+            print(f"{lesson:<28} skipped: its Jupyter kernel {kernel!r} is not installed here "
+                  "(appendix A1: `make tf-env`)", flush=True)
+            continue
+        quick, quick_err, quick_cell = run_notebook(path, quick=True, kernel=kernel)
+        if args.no_default:
+            default_text, default_err = "default skipped", 0
+        else:
+            default, default_err, default_cell = run_notebook(path, quick=False, kernel=kernel)
+            default_text = f"default {default:7.1f} s (slowest cell #{default_cell[1]}: {default_cell[0]:.1f} s)"
+        print(f"{lesson:<28} {default_text}   quick {quick:6.1f} s (slowest #{quick_cell[1]}: {quick_cell[0]:.1f} s)   "
               f"cells with errors: {default_err + quick_err}", flush=True)
     if not args.no_grade:
         part1 = [lesson for lesson in lessons if lesson[:2] in {"01", "02", "03"}]
