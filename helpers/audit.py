@@ -25,6 +25,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from ._validation import check_nonnegative, check_positive_int, check_probability
 
@@ -40,14 +41,6 @@ __all__ = [
     "one_run_p_value",
     "one_run_epsilon_lower_bound",
 ]
-
-
-def _stats() -> Any:
-    """scipy.stats, imported on first use: ``import helpers`` loads this module eagerly, and every
-    lesson would otherwise pay scipy.stats' import time (about half a second) at its first cell."""
-    from scipy import stats
-
-    return stats
 
 
 def _scores(values: Any, name: str) -> np.ndarray:
@@ -94,7 +87,7 @@ def auc(member_scores: Any, nonmember_scores: Any) -> float:
     """
     pos = _scores(member_scores, "member_scores")
     neg = _scores(nonmember_scores, "nonmember_scores")
-    ranks = _stats().rankdata(np.concatenate([pos, neg]))  # ties get their average rank
+    ranks = stats.rankdata(np.concatenate([pos, neg]))  # ties get their average rank
     u = ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2
     return float(u / (pos.size * neg.size))
 
@@ -128,8 +121,8 @@ def clopper_pearson(successes: int, trials: int, *, alpha: float = 0.05) -> tupl
         raise ValueError(f"successes must be an integer in [0, trials={n}], got {successes!r}")
     a = check_probability(alpha, "alpha", open_low=True, open_high=True)
     k = int(successes)
-    lower = 0.0 if k == 0 else float(_stats().beta.ppf(a / 2, k, n - k + 1))
-    upper = 1.0 if k == n else float(_stats().beta.ppf(1 - a / 2, k + 1, n - k))
+    lower = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
+    upper = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
     return lower, upper
 
 
@@ -170,8 +163,8 @@ def _bound_vectorised(tp: np.ndarray, n_pos: int, fp: np.ndarray, n_neg: int, de
     """:func:`epsilon_lower_bound` for arrays of counts (used to search thresholds quickly)."""
     fn = n_pos - np.asarray(tp)
     fp = np.asarray(fp)
-    fpr_hi = np.where(fp == n_neg, 1.0, _stats().beta.ppf(1 - alpha / 2, fp + 1, np.maximum(n_neg - fp, 1)))
-    fnr_hi = np.where(fn == n_pos, 1.0, _stats().beta.ppf(1 - alpha / 2, fn + 1, np.maximum(n_pos - fn, 1)))
+    fpr_hi = np.where(fp == n_neg, 1.0, stats.beta.ppf(1 - alpha / 2, fp + 1, np.maximum(n_neg - fp, 1)))
+    fnr_hi = np.where(fn == n_pos, 1.0, stats.beta.ppf(1 - alpha / 2, fn + 1, np.maximum(n_pos - fn, 1)))
     with np.errstate(divide="ignore", invalid="ignore"):
         one = np.log(np.maximum(1 - delta - fpr_hi, 0) / fnr_hi)
         two = np.log(np.maximum(1 - delta - fnr_hi, 0) / fpr_hi)
@@ -250,11 +243,11 @@ def one_run_p_value(*, m: int, r: int, v: int, epsilon: float, delta: float) -> 
     eps = check_nonnegative(epsilon, "epsilon")
     d = check_probability(delta, "delta")
     q = 1.0 / (1.0 + math.exp(-eps))
-    beta = float(_stats().binom.sf(v - 1, r, q))  # P[Binomial(r, q) >= v]
+    beta = float(stats.binom.sf(v - 1, r, q))  # P[Binomial(r, q) >= v]
     if d == 0 or v == 0:
         return min(beta, 1.0)
     # P[v > Binomial(r, q) >= v - i] for i = 1..v, cumulated
-    pmf = _stats().binom.pmf(np.arange(v - 1, -1, -1), r, q)
+    pmf = stats.binom.pmf(np.arange(v - 1, -1, -1), r, q)
     cum = np.cumsum(pmf)
     a = float(np.max(cum / np.arange(1, v + 1)))
     return float(min(beta + a * d * 2 * m, 1.0))

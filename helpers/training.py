@@ -139,10 +139,8 @@ class History:
 
 
 def _optimizer(model: nn.Module, optimizer: Any, lr: float, momentum: float) -> torch.optim.Optimizer:
-    if isinstance(optimizer, torch.optim.Optimizer):
-        return optimizer
     if not isinstance(optimizer, str) and callable(getattr(optimizer, "step", None)) and callable(
-            getattr(optimizer, "zero_grad", None)):  # an optimizer of our own (PATE's PerModelAdam)
+            getattr(optimizer, "zero_grad", None)):  # a torch.optim.Optimizer, or one of ours (PATE's PerModelAdam)
         return optimizer
     if optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -270,7 +268,7 @@ def fit(
         if steps_per_epoch is not None and batches is None:
             raise ValueError("steps_per_epoch is for private training (an engine's Poisson batches) or with batches")
         loss_fn = F.cross_entropy if loss_fn is None else loss_fn
-        if isinstance(optimizer, str) and optimizer == "sgd" and momentum == 0:  # torch.optim.SGD's step, without
+        if optimizer == "sgd" and momentum == 0:  # torch.optim.SGD's step, without
             opt = PlainSGD(model.parameters(), lr)  # importing torch._dynamo (2-4 s; see helpers._plain_sgd)
         else:
             opt = _optimizer(model, optimizer, lr, momentum)

@@ -224,7 +224,7 @@ def test_vectorised_bound_matches_scalar():
 
 
 def test_import_helpers_does_not_load_scipy_stats():
-    # helpers/__init__ imports audit eagerly; scipy.stats (about half a second) loads on first use only,
+    # helpers/__init__ loads audit (and with it scipy.stats, about half a second) on first use only,
     # so lessons that never audit do not pay for it in their first cell
     import subprocess
     import sys
