@@ -62,7 +62,7 @@ def test_flower_fedavg_matches_scratch_and_cleans_up(tmp_path):
     # Cost on 2 cores: 41 s at load ~1.5 (72 s at load ~3.5) before issue 11's cut; after it 28 s at load ~2
     # and 41 s at load ~2.3 (48.8 s at load ~3.3). Flower starts a fresh ClientApp process per message (no process reuse in
     # flwr 1.42: its warm executors are Kubernetes-only and not for ClientApps); each now imports only flwr's
-    # clientapp CLI (~2.5 s) and torch (~2.3 s): no SciPy (helpers' __init__ skipped), no torch._dynamo
+    # clientapp CLI (~2.5 s) and torch (~2.3 s): `import helpers` without scipy.stats / scipy.optimize, no torch._dynamo
     # (plain SGD step), and the SuperNodes start while `flwr run` and the ServerApp do. The rest is
     # Flower's fixed polling (a SuperNode asks for work every 3 s when idle). Bound: room for a loaded CI machine.
     assert elapsed < 90, elapsed

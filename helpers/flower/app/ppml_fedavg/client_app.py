@@ -7,13 +7,10 @@ client-id)`, the seed the from-scratch `helpers.federated.fedavg` uses, so both 
 same local update.
 
 Flower starts a fresh process for every message, so this module keeps the process start lean: it
-imports only flwr and NumPy at load time; `train` imports torch and exactly the course modules it
-needs (`_course_modules`), and `helpers.training.fit` steps with plain SGD rather than torch.optim
+imports only flwr and NumPy at load time; `train` imports torch and the two course modules it
+needs, and `helpers.training.fit` steps with plain SGD rather than torch.optim
 (whose first use imports torch._dynamo: see `helpers._plain_sgd`).
 """
-
-import importlib.util
-import sys
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
@@ -22,30 +19,12 @@ from flwr.clientapp import ClientApp
 app = ClientApp()
 
 
-def _course_modules():
-    """`helpers.federated` and `helpers.models`, without running `helpers/__init__.py`.
-
-    The package's `__init__` imports every Part I module and with them SciPy (1-2.5 s of CPU per
-    process here); a ClientApp needs none of it. So, in this throwaway process only, `helpers` is
-    registered as a bare package (its path, not its `__init__`) before the two submodules (and
-    those they import: `training`, `_validation`, `_torchutils`) are loaded. If `helpers` was
-    already imported (e.g. a simulation running clients in the notebook's process), it is used as is.
-    """
-    if "helpers" not in sys.modules:
-        spec = importlib.util.find_spec("helpers")
-        if spec is None or spec.submodule_search_locations is None:
-            raise ImportError("the course's `helpers` package is not importable on this SuperNode")
-        sys.modules["helpers"] = importlib.util.module_from_spec(spec)  # __path__ set, __init__ not run
-    from helpers import federated, models
-
-    return federated, models
-
-
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     import torch
 
-    federated, models = _course_modules()
+    from helpers import federated, models  # `import helpers` is lean: heavy modules load on first use
+
     torch.set_num_threads(1)
     cfg, node = context.run_config, context.node_config
     with np.load(str(node["data-path"])) as f:
