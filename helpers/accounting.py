@@ -69,6 +69,7 @@ unit tests check this module against both.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Iterable
 
@@ -101,7 +102,7 @@ DEFAULT_ORDERS: tuple[float, ...] = tuple([1 + x / 10.0 for x in range(1, 100)] 
 # _FRAC_RTOL * log(A_alpha), i.e. the relative error on rho is below _FRAC_RTOL. (The tail of the
 # second series decays only polynomially, ~ i^(-alpha-2), for small sigma and large q.)
 _FRAC_RTOL = 1e-10
-_FRAC_BLOCK = 256
+_FRAC_BLOCK = 64
 _FRAC_MAX_TERMS = 1 << 17
 
 
@@ -129,8 +130,51 @@ def _check_noise_for_epsilon(sigma: float, q: float, steps: int) -> None:
 
 
 # Every order of a grid is computed at once (one array operation per block of terms, not a Python
-# loop over orders): the lesson's bisections call epsilon() dozens of times on 151 orders.
+# loop over orders): the lesson's bisections call epsilon() dozens of times on 151 orders. The
+# binomial coefficients depend on the orders only, not on (q, sigma), so they are computed once per
+# grid (_binomials); what remains per call is the (q, sigma) part of each term.
 _MAX_CELLS = 1 << 21  # largest (orders x terms) block evaluated in one go (16 MiB of float64)
+
+
+@functools.lru_cache(maxsize=64)
+def _binomials(alphas: tuple[float, ...], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """log|binom(α, i)| and its sign for the orders ``alphas`` and i = 0..n-1, shape (orders, n).
+
+    A pure function of its arguments, cached: bisections evaluate the same grid many times. The
+    arrays are read-only so that no caller can change the cached values.
+    """
+    a = np.asarray(alphas, dtype=float)[:, None]
+    i = np.arange(n, dtype=float)[None, :]
+    with np.errstate(invalid="ignore"):
+        log_binom = special.gammaln(a + 1.0) - special.gammaln(i + 1.0) - special.gammaln(a - i + 1.0)
+        sign = special.gammasgn(a + 1.0) * special.gammasgn(a - i + 1.0)
+    # integer orders: binom(α, i) = 0 for i > α (gammaln(0 or less) is inf there)
+    beyond = (a == np.floor(a)) & (i > a)
+    log_binom = np.where(beyond, -np.inf, log_binom)
+    sign = np.where(beyond, 0.0, sign)
+    log_binom.setflags(write=False)
+    sign.setflags(write=False)
+    return log_binom, sign
+
+
+def _logsumexp_rows(log_terms: np.ndarray, signs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise log|Σ sign·exp(log_terms)| and the sign of the sum (0 for a zero row).
+
+    As in SciPy's ``logsumexp``, the largest term is factored out and the others enter through
+    ``log1p``: A_α is often 1 + 1e-12, and log A_α (the RDP) must keep its relative precision.
+    """
+    rows = np.arange(log_terms.shape[0])
+    k = np.argmax(log_terms, axis=1)
+    m = log_terms[rows, k]
+    m = np.where(np.isfinite(m), m, 0.0)
+    terms = np.exp(log_terms - m[:, None])
+    if signs is not None:
+        terms = signs * terms
+    lead = terms[rows, k]  # ±1 (0 for an all-zero row)
+    terms[rows, k] = 0.0
+    rest = np.sum(terms, axis=1) * np.where(lead == 0, 0.0, lead)  # the others, relative to the largest
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log1p(np.maximum(rest, -1.0)) + m, np.sign(lead) * np.sign(1.0 + rest)
 
 
 def _log_a_int(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
@@ -139,20 +183,19 @@ def _log_a_int(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
     order = np.argsort(alphas)
     step = max(1, _MAX_CELLS // (int(alphas.max()) + 1))
     for chunk in np.array_split(order, max(1, math.ceil(order.size / step))):
+        n = int(alphas[chunk].max()) + 1
+        log_binom, _ = _binomials(tuple(alphas[chunk].tolist()), n)
         a = alphas[chunk][:, None]
-        i = np.arange(int(a.max()) + 1, dtype=float)[None, :]
-        valid = i <= a
-        j = np.where(valid, a - i, 0.0)
-        log_binom = special.gammaln(a + 1.0) - special.gammaln(i + 1.0) - special.gammaln(j + 1.0)
+        i = np.arange(n, dtype=float)[None, :]
+        j = np.maximum(a - i, 0.0)
         log_terms = log_binom + i * math.log(q) + j * math.log1p(-q) + (i * i - i) / (2.0 * sigma**2)
-        out[chunk] = special.logsumexp(np.where(valid, log_terms, -np.inf), axis=1)
+        out[chunk] = _logsumexp_rows(log_terms)[0]
     return out
 
 
 def _frac_terms(q: float, sigma: float, alpha: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Log-magnitudes and signs of the two-series terms, shape (orders, 2·terms) (fractional α (k, 1), i (1, n))."""
-    log_binom = special.gammaln(alpha + 1.0) - special.gammaln(i + 1.0) - special.gammaln(alpha - i + 1.0)
-    sign = special.gammasgn(alpha + 1.0) * special.gammasgn(alpha - i + 1.0)
+    log_binom, sign = _binomials(tuple(alpha[:, 0].tolist()), i.shape[1])
     j = alpha - i
     z0 = sigma**2 * math.log(1.0 / q - 1.0) + 0.5
     log_q, log_1mq = math.log(q), math.log1p(-q)
@@ -177,7 +220,7 @@ def _log_a_frac(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
         step = max(1, _MAX_CELLS // (2 * n))
         for chunk in np.array_split(pending, max(1, math.ceil(pending.size / step))):
             log_terms, signs = _frac_terms(q, sigma, alphas[chunk][:, None], np.arange(n, dtype=float)[None, :])
-            total, sgn = special.logsumexp(log_terms, axis=1, b=signs, return_sign=True)
+            total, sgn = _logsumexp_rows(log_terms, signs)
             total = np.where((sgn <= 0) | (total <= 0), 0.0, total)  # A_α >= 1; round-off when rho ~ 1e-16
             last0, prev0 = log_terms[:, n - 1], log_terms[:, n - 2]
             last1, prev1 = log_terms[:, 2 * n - 1], log_terms[:, 2 * n - 2]
