@@ -243,7 +243,7 @@ def grade_class(submissions: str | os.PathLike[str], *, out: str | os.PathLike[s
             notebooks = {t.result.student: (nbformat.writes(t.executed.notebook).encode(), t.timestamp)
                          for t in lesson_tasks}
             try:
-                failed = score_lesson(out_dir, lesson, notebooks)
+                failed = score_lesson(out_dir, lesson, notebooks, jobs=jobs)
             except Exception as exc:
                 failed = {t.result.student: f"scoring failed: {exc}" for t in lesson_tasks}
                 errors.append(f"scoring {lesson} failed: {traceback.format_exc()[-2000:]}")

@@ -5,8 +5,9 @@ staging course folder that holds only this run's executed notebooks, and with a 
 that neither executes the notebooks nor clears their outputs (clearing would give every test
 cell full marks). nbgrader then scores each test cell from its outputs: 0 with an error output,
 its points otherwise; written answers wait for a manual grade, which regrading keeps. The
-feedback pages are generated in the same folder, from the same (sanitized) notebooks, and the
-results are moved into the grading folder.
+feedback pages are generated from the same (sanitized) notebooks; they only read the gradebook,
+so ``jobs`` nbgrader processes write them at once, each in a course folder of its own holding its
+share of the graded notebooks. The results are moved into the grading folder.
 
 The grading folder's own ``nbgrader_config.py`` (which instructors use for Formgrader) refuses
 ``nbgrader autograde``: run by hand it would execute students' code outside any sandbox.
@@ -17,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -65,18 +67,20 @@ def _replace_dir(src: Path, dest: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def score_lesson(out: Path, lesson: str, notebooks: dict[str, tuple[bytes, str]]) -> dict[str, str]:
+def score_lesson(out: Path, lesson: str, notebooks: dict[str, tuple[bytes, str]], *, jobs: int = 1) -> dict[str, str]:
     """Autograde and write feedback for ``notebooks`` (student -> (executed notebook, timestamp)).
 
-    Returns the students whose scoring failed, with the reason; the others are in the gradebook
-    and their files in ``out`` (submitted/, autograded/, feedback/).
+    The gradebook has one writer (``nbgrader autograde``); the feedback pages are written by up to
+    ``jobs`` processes at once. Returns the students whose scoring failed, with the reason; the
+    others are in the gradebook and their files in ``out`` (submitted/, autograded/, feedback/).
     """
     failed: dict[str, str] = {}
     if not notebooks:
         return failed
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{lesson}-", dir=out))
+    config = course_config_extra(out / "gradebook.db") + STAGING_CONFIG
     try:
-        write_course_config(staging, extra=course_config_extra(out / "gradebook.db") + STAGING_CONFIG)
+        write_course_config(staging, extra=config)
         shutil.copytree(out / "source" / lesson, staging / "source" / lesson)
         for student, (data, timestamp) in notebooks.items():
             folder = staging / "submitted" / student / lesson
@@ -93,11 +97,7 @@ def score_lesson(out: Path, lesson: str, notebooks: dict[str, tuple[bytes, str]]
                     todo.append(student)
                 else:
                     failed[student] = "nbgrader could not score this notebook: " + _tail(proc)
-        if todo and not _nbgrader_ok(["generate_feedback", lesson, "--force"], staging, budget):
-            for student in todo:
-                proc = _nbgrader(["generate_feedback", lesson, "--student", student, "--force"], staging, 120)
-                if proc is None or proc.returncode != 0:
-                    failed[student] = "nbgrader could not write the feedback page: " + _tail(proc)
+        failed.update(feedback_pages(staging, lesson, todo, config=config, jobs=jobs))
         for student in todo:
             if student in failed:
                 continue
@@ -111,6 +111,54 @@ def score_lesson(out: Path, lesson: str, notebooks: dict[str, tuple[bytes, str]]
                 _replace_dir(src, out / kind / student / lesson)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return failed
+
+
+def feedback_pages(staging: Path, lesson: str, students: list[str], *, config: str, jobs: int) -> dict[str, str]:
+    """``nbgrader generate_feedback`` for ``students`` (graded in ``staging/autograded``), in up to
+    ``jobs`` processes at once; the pages land in ``staging/feedback``.
+
+    nbgrader converts every graded notebook it finds under its course folder, so each process gets a
+    folder of its own (``staging/.feedback-K``, with the same configuration and gradebook, which it only
+    reads) holding its share of the students. A process that fails is retried one student at a time,
+    so one page nbgrader cannot write costs that student only. Returns the students without a page.
+    """
+    failed: dict[str, str] = {}
+    shards = [students[k::jobs] for k in range(max(1, jobs)) if students[k::jobs]]
+    roots = [staging] if len(shards) <= 1 else [staging / f".feedback-{k}" for k in range(len(shards))]
+    for root, shard in zip(roots, shards):
+        if root == staging:
+            continue
+        root.mkdir()
+        write_course_config(root, extra=config)
+        for student in shard:
+            (root / "autograded" / student).mkdir(parents=True)
+            os.replace(staging / "autograded" / student / lesson, root / "autograded" / student / lesson)
+
+    def one(root: Path, shard: list[str]) -> dict[str, str]:
+        if _nbgrader_ok(["generate_feedback", lesson, "--force"], root, 120 + 5 * len(shard)):
+            return {}
+        problems = {}
+        for student in shard:
+            proc = _nbgrader(["generate_feedback", lesson, "--student", student, "--force"], root, 120)
+            if proc is None or proc.returncode != 0:
+                problems[student] = "nbgrader could not write the feedback page: " + _tail(proc)
+        return problems
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(shards) or 1) as pool:
+            for problems in pool.map(one, roots, shards):
+                failed.update(problems)
+    finally:
+        for root, shard in zip(roots, shards):
+            if root == staging:
+                continue
+            for student in shard:  # back where score_lesson looks for them
+                for kind in ("autograded", "feedback"):
+                    src = root / kind / student / lesson
+                    if src.is_dir():
+                        (staging / kind / student).mkdir(parents=True, exist_ok=True)
+                        os.replace(src, staging / kind / student / lesson)
     return failed
 
 

@@ -270,3 +270,54 @@ def test_run_one_refuses_without_a_sandbox_and_warns_when_told(tmp_path: Path, m
     assert main(["run-one", "job.ipynb", str(tmp_path / "x.ipynb"), "--unsafe-no-sandbox"]) == 0
     err = capsys.readouterr().err
     assert "WITHOUT a sandbox" in err and "network" in err
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def test_feedback_pages_are_shared_out_and_a_failure_stays_with_its_student(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feedback pages are written by several nbgrader processes, each in a folder of its own with its
+    share of the students; every page comes back to the staging folder, and a notebook nbgrader cannot
+    convert costs its own student only (its shard is retried one student at a time)."""
+    from autograder import scoring
+
+    staging = tmp_path / "staging"
+    students = [f"s{i}" for i in range(5)]
+    for student in students:
+        graded = staging / "autograded" / student / LESSON
+        graded.mkdir(parents=True)
+        (graded / f"{LESSON}.ipynb").write_text("{}")
+    runs = []
+
+    def fake_nbgrader(args: list[str], cwd: Path, timeout: float):  # what generate_feedback does to a folder
+        import subprocess
+
+        mine = [student for student in sorted(os.listdir(cwd / "autograded"))
+                if "--student" not in args or student == args[args.index("--student") + 1]]
+        runs.append((cwd.name, tuple(mine)))
+        assert (cwd / "nbgrader_config.py").is_file()
+        if "s3" in mine:  # nbgrader stops at a notebook it cannot convert
+            return subprocess.CompletedProcess(args, 1, "", "NbGraderException: s3 is unreadable")
+        for student in mine:
+            page = cwd / "feedback" / student / LESSON
+            page.mkdir(parents=True)
+            (page / f"{LESSON}.html").write_text(student)
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(scoring, "_nbgrader", fake_nbgrader)
+    failed = scoring.feedback_pages(staging, LESSON, students, config="", jobs=2)
+    assert set(failed) == {"s3"} and "s3 is unreadable" in failed["s3"]
+    assert {cwd for cwd, _ in runs} == {".feedback-0", ".feedback-1"}  # two processes, two folders
+    assert (".feedback-1", ("s1", "s3")) in runs and (".feedback-1", ("s1",)) in runs  # the retry, one by one
+    for student in students:
+        assert (staging / "autograded" / student / LESSON / f"{LESSON}.ipynb").is_file()
+        page = staging / "feedback" / student / LESSON / f"{LESSON}.html"
+        assert page.is_file() == (student != "s3")
+    runs.clear()
+    alone = tmp_path / "alone"
+    (alone / "autograded" / "s0" / LESSON).mkdir(parents=True)
+    (alone / "nbgrader_config.py").write_text("")  # score_lesson writes the staging folder's configuration
+    assert scoring.feedback_pages(alone, LESSON, ["s0"], config="", jobs=4) == {}
+    assert runs == [("alone", ("s0",))]  # one student: one process, in the staging folder itself
+    assert (alone / "feedback" / "s0" / LESSON / f"{LESSON}.html").is_file()
