@@ -136,13 +136,22 @@ def _check_noise_for_epsilon(sigma: float, q: float, steps: int) -> None:
 _MAX_CELLS = 1 << 21  # largest (orders x terms) block evaluated in one go (16 MiB of float64)
 
 
-@functools.lru_cache(maxsize=64)
+_CACHED_CELLS = 1 << 16  # tables up to this size are cached: 512 KiB per array, 32 entries at most
+
+
 def _binomials(alphas: tuple[float, ...], n: int) -> tuple[np.ndarray, np.ndarray]:
     """log|binom(α, i)| and its sign for the orders ``alphas`` and i = 0..n-1, shape (orders, n).
 
-    A pure function of its arguments, cached: bisections evaluate the same grid many times. The
-    arrays are read-only so that no caller can change the cached values.
+    Bisections evaluate the same grid many times, so small tables (the usual case: 99 orders x 64
+    terms) come from a cache; the rare long series of extreme (q, σ) are computed afresh, so the
+    cache stays under 32 MiB. The arrays are read-only: no caller can change a cached value.
     """
+    if len(alphas) * n <= _CACHED_CELLS:
+        return _binomials_cached(alphas, n)
+    return _binomial_table(alphas, n)
+
+
+def _binomial_table(alphas: tuple[float, ...], n: int) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(alphas, dtype=float)[:, None]
     i = np.arange(n, dtype=float)[None, :]
     with np.errstate(invalid="ignore"):
@@ -155,6 +164,9 @@ def _binomials(alphas: tuple[float, ...], n: int) -> tuple[np.ndarray, np.ndarra
     log_binom.setflags(write=False)
     sign.setflags(write=False)
     return log_binom, sign
+
+
+_binomials_cached = functools.lru_cache(maxsize=32)(_binomial_table)
 
 
 def _logsumexp_rows(log_terms: np.ndarray, signs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -137,13 +137,14 @@ def test_tiny_rdp_keeps_its_relative_precision():
 
 
 def test_cached_binomials_cannot_be_changed():
-    from helpers.accounting import _binomials
+    from helpers.accounting import _CACHED_CELLS, _binomials
 
-    log_binom, sign = _binomials((1.5, 2.5), 8)
-    with pytest.raises(ValueError):
-        log_binom[0, 0] = 1.0
-    with pytest.raises(ValueError):
-        sign[0, 0] = -1.0
+    for n in (8, _CACHED_CELLS):  # a cached table and one computed afresh
+        log_binom, sign = _binomials((1.5, 2.5), n)
+        with pytest.raises(ValueError):
+            log_binom[0, 0] = 1.0
+        with pytest.raises(ValueError):
+            sign[0, 0] = -1.0
 
 
 def test_monte_carlo_moment():
