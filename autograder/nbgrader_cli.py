@@ -12,7 +12,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import IO
 
 from .paths import BASE_CONFIG, venv_bin
 
@@ -64,3 +67,47 @@ def run_nbgrader(args: list[str], cwd: Path, *, env: dict[str, str] | None = Non
                 raise subprocess.TimeoutExpired(cmd, exc.timeout, output=stdout, stderr=stderr) from None
             raise
     return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+def run_nbgrader_parallel(calls: list[tuple[list[str], Path]], *, timeout: float
+                          ) -> list[subprocess.CompletedProcess[str] | None]:
+    """Run several nbgrader commands at once, each ``(ARGS, cwd)``; return their results in order,
+    ``None`` for one still running after ``timeout`` seconds (it is killed).
+
+    As in :func:`run_nbgrader`, each runs in a session of its own and is killed with everything it
+    started on a timeout; if this process is interrupted (Ctrl-C), every one of them is. Their output
+    goes to temporary files, so that none blocks on a full pipe while another is being waited for.
+    """
+    started: list[tuple[list[str], subprocess.Popen[str], IO[str], IO[str]]] = []
+    results: list[subprocess.CompletedProcess[str] | None] = []
+    try:
+        for args, cwd in calls:
+            cmd = [sys.executable, "-m", "nbgrader", *args]
+            out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+            started.append((cmd, subprocess.Popen(cmd, cwd=cwd, env=nbgrader_env(), stdout=out, stderr=err, text=True,
+                                                  start_new_session=True), out, err))
+        deadline = time.monotonic() + timeout
+        for cmd, proc, out, err in started:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                results.append(None)
+                continue
+            out.seek(0)
+            err.seek(0)
+            results.append(subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read()))
+        return results
+    except BaseException:
+        for _, proc, _, _ in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    finally:
+        for _, proc, out, err in started:
+            with contextlib.suppress(Exception):
+                proc.wait(timeout=10)
+            out.close()
+            err.close()

@@ -14,16 +14,16 @@ The grading folder's own ``nbgrader_config.py`` (which instructors use for Formg
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .nbgrader_cli import run_nbgrader, write_course_config
+from .nbgrader_cli import run_nbgrader, run_nbgrader_parallel, write_course_config
 
 
 class UseTheCourseGrader(NbGraderPreprocessor):
@@ -121,34 +121,32 @@ def feedback_pages(staging: Path, lesson: str, students: list[str], *, config: s
     nbgrader converts every graded notebook it finds under its course folder, so each process gets a
     folder of its own (``staging/.feedback-K``, with the same configuration and gradebook, which it only
     reads) holding its share of the students. A process that fails is retried one student at a time,
-    so one page nbgrader cannot write costs that student only. Returns the students without a page.
+    so one page nbgrader cannot write costs that student only. Returns the students without a page
+    (a student without a graded notebook is left to the caller, who finds no page for it).
     """
     failed: dict[str, str] = {}
-    shards = [students[k::jobs] for k in range(max(1, jobs)) if students[k::jobs]]
+    students = [s for s in students if (staging / "autograded" / s / lesson).is_dir()]
+    jobs = max(1, jobs)
+    shards = [students[k::jobs] for k in range(jobs) if students[k::jobs]]
     roots = [staging] if len(shards) <= 1 else [staging / f".feedback-{k}" for k in range(len(shards))]
-    for root, shard in zip(roots, shards):
-        if root == staging:
-            continue
-        root.mkdir()
-        write_course_config(root, extra=config)
-        for student in shard:
-            (root / "autograded" / student).mkdir(parents=True)
-            os.replace(staging / "autograded" / student / lesson, root / "autograded" / student / lesson)
-
-    def one(root: Path, shard: list[str]) -> dict[str, str]:
-        if _nbgrader_ok(["generate_feedback", lesson, "--force"], root, 120 + 5 * len(shard)):
-            return {}
-        problems = {}
-        for student in shard:
-            proc = _nbgrader(["generate_feedback", lesson, "--student", student, "--force"], root, 120)
-            if proc is None or proc.returncode != 0:
-                problems[student] = "nbgrader could not write the feedback page: " + _tail(proc)
-        return problems
-
     try:
-        with ThreadPoolExecutor(max_workers=len(shards) or 1) as pool:
-            for problems in pool.map(one, roots, shards):
-                failed.update(problems)
+        for root, shard in zip(roots, shards):
+            if root == staging:
+                continue
+            root.mkdir()
+            write_course_config(root, extra=config)
+            for student in shard:
+                (root / "autograded" / student).mkdir(parents=True)
+                os.replace(staging / "autograded" / student / lesson, root / "autograded" / student / lesson)
+        runs = run_nbgrader_parallel([(["generate_feedback", lesson, "--force"], root) for root in roots],
+                                     timeout=120 + 5 * max((len(shard) for shard in shards), default=0))
+        for root, shard, proc in zip(roots, shards, runs):
+            if proc is not None and proc.returncode == 0:
+                continue
+            for student in shard:  # nbgrader stopped at one notebook: find which, keep the others' pages
+                proc = _nbgrader(["generate_feedback", lesson, "--student", student, "--force"], root, 120)
+                if proc is None or proc.returncode != 0:
+                    failed[student] = "nbgrader could not write the feedback page: " + _tail(proc)
     finally:
         for root, shard in zip(roots, shards):
             if root == staging:
@@ -156,9 +154,10 @@ def feedback_pages(staging: Path, lesson: str, students: list[str], *, config: s
             for student in shard:  # back where score_lesson looks for them
                 for kind in ("autograded", "feedback"):
                     src = root / kind / student / lesson
-                    if src.is_dir():
-                        (staging / kind / student).mkdir(parents=True, exist_ok=True)
-                        os.replace(src, staging / kind / student / lesson)
+                    with contextlib.suppress(OSError):  # one that cannot move costs its student only
+                        if src.is_dir():
+                            (staging / kind / student).mkdir(parents=True, exist_ok=True)
+                            os.replace(src, staging / kind / student / lesson)
     return failed
 
 

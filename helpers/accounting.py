@@ -170,10 +170,12 @@ _binomials_cached = functools.lru_cache(maxsize=32)(_binomial_table)
 
 
 def _logsumexp_rows(log_terms: np.ndarray, signs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise log|Σ sign·exp(log_terms)| and the sign of the sum (0 for a zero row).
+    """Row-wise log|Σ sign·exp(log_terms)| and the sign of the sum (-inf and 0 for a zero row).
 
     As in SciPy's ``logsumexp``, the largest term is factored out and the others enter through
     ``log1p``: A_α is often 1 + 1e-12, and log A_α (the RDP) must keep its relative precision.
+    The sum is lead·(1 + rest) with lead = ±1 the largest term's sign; when the others outweigh it
+    (rest < -1, only possible with signs), its magnitude is |1 + rest| and its sign flips.
     """
     rows = np.arange(log_terms.shape[0])
     k = np.argmax(log_terms, axis=1)
@@ -184,9 +186,11 @@ def _logsumexp_rows(log_terms: np.ndarray, signs: np.ndarray | None = None) -> t
         terms = signs * terms
     lead = terms[rows, k]  # ±1 (0 for an all-zero row)
     terms[rows, k] = 0.0
-    rest = np.sum(terms, axis=1) * np.where(lead == 0, 0.0, lead)  # the others, relative to the largest
+    rest = np.sum(terms, axis=1) * lead  # the others, relative to the largest (lead = ±1: multiplying divides)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log1p(np.maximum(rest, -1.0)) + m, np.sign(lead) * np.sign(1.0 + rest)
+        log_mag = np.where(rest > -1.0, np.log1p(np.maximum(rest, -1.0)), np.log(np.abs(1.0 + rest)))
+    zero = (lead == 0) | (1.0 + rest == 0)
+    return np.where(zero, -np.inf, log_mag + m), np.where(zero, 0.0, np.sign(lead) * np.sign(1.0 + rest))
 
 
 def _log_a_int(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
@@ -201,7 +205,8 @@ def _log_a_int(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
         i = np.arange(n, dtype=float)[None, :]
         j = np.maximum(a - i, 0.0)
         log_terms = log_binom + i * math.log(q) + j * math.log1p(-q) + (i * i - i) / (2.0 * sigma**2)
-        out[chunk] = _logsumexp_rows(log_terms)[0]
+        # binom(α, i) = 0 for i > α: mask after the sum, where -inf + inf (sigma -> 0) would give NaN
+        out[chunk] = _logsumexp_rows(np.where(i <= a, log_terms, -np.inf))[0]
     return out
 
 
@@ -241,7 +246,9 @@ def _log_a_frac(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
             with np.errstate(divide="ignore"):
                 log_total = np.where(total > 0, np.log(np.where(total > 0, total, 1.0)), -745.0)
             small = np.maximum(last0, last1) - total <= log_rtol + log_total
-            done = (decreasing & small) | (n >= _FRAC_MAX_TERMS)
+            # the alternating-series bound holds past i > α only: an order above the block continues
+            past_alpha = alphas[chunk] < n - 1
+            done = (decreasing & small & past_alpha) | (n >= _FRAC_MAX_TERMS)
             out[chunk[done]] = total[done]
             still.append(chunk[~done])
         pending = np.concatenate(still)

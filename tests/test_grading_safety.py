@@ -306,6 +306,8 @@ def test_feedback_pages_are_shared_out_and_a_failure_stays_with_its_student(tmp_
         return subprocess.CompletedProcess(args, 0, "", "")
 
     monkeypatch.setattr(scoring, "_nbgrader", fake_nbgrader)
+    monkeypatch.setattr(scoring, "run_nbgrader_parallel",
+                        lambda calls, timeout: [fake_nbgrader(args, cwd, timeout) for args, cwd in calls])
     failed = scoring.feedback_pages(staging, LESSON, students, config="", jobs=2)
     assert set(failed) == {"s3"} and "s3 is unreadable" in failed["s3"]
     assert {cwd for cwd, _ in runs} == {".feedback-0", ".feedback-1"}  # two processes, two folders
@@ -321,3 +323,15 @@ def test_feedback_pages_are_shared_out_and_a_failure_stays_with_its_student(tmp_
     assert scoring.feedback_pages(alone, LESSON, ["s0"], config="", jobs=4) == {}
     assert runs == [("alone", ("s0",))]  # one student: one process, in the staging folder itself
     assert (alone / "feedback" / "s0" / LESSON / f"{LESSON}.html").is_file()
+
+
+def test_nbgrader_commands_run_side_by_side_and_each_reports(tmp_path: Path) -> None:
+    from autograder.nbgrader_cli import run_nbgrader_parallel
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = run_nbgrader_parallel([(["--version"], tmp_path / "a"), (["generate_feedback", "nothing-here"],
+                                                                             tmp_path / "b")], timeout=120)
+    assert first is not None and first.returncode == 0 and first.stdout.strip()
+    assert second is not None and second.returncode != 0 and "nothing-here" in second.stdout + second.stderr
+    assert run_nbgrader_parallel([(["--version"], tmp_path / "a")], timeout=0.01) == [None]  # killed, not waited for
