@@ -136,6 +136,29 @@ def test_tiny_rdp_keeps_its_relative_precision():
     assert got == pytest.approx([2.40145379564244e-12, 3.80428417979016e-12, 7.13303701561504e-12], rel=2e-7)
 
 
+def test_signed_log_sum_exp_matches_scipy() -> None:
+    # The series of fractional orders alternate in sign: the other terms may outweigh the largest one (the
+    # sum then has the opposite sign), or cancel it; an all -inf row is an empty sum.
+    from scipy.special import logsumexp
+
+    from helpers.accounting import _logsumexp_rows
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 3, size=(200, 7))
+    signs = rng.choice([-1.0, 1.0], size=x.shape)
+    x[0], signs[0] = np.log([0.9, 0.9, 1.0, 1e-300, 1e-300, 1e-300, 1e-300]), [1, 1, -1, 1, 1, 1, 1]
+    x[1], signs[1] = np.full(7, -np.inf), 1.0
+    got, got_sign = _logsumexp_rows(x, signs)
+    for row in range(x.shape[0]):
+        want, want_sign = logsumexp(x[row], b=signs[row], return_sign=True)
+        if row == 1:
+            assert got[row] == -np.inf and got_sign[row] == 0
+            continue
+        assert got_sign[row] == want_sign, row
+        assert got[row] == pytest.approx(want, rel=1e-9, abs=1e-12), row
+    assert got[0] == pytest.approx(math.log(0.8)) and got_sign[0] == 1.0
+
+
 def test_cached_binomials_cannot_be_changed():
     from helpers.accounting import _CACHED_CELLS, _binomials
 
