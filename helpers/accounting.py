@@ -257,7 +257,17 @@ def _log_a_frac(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
 
 
 def _rdp_orders(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
-    """ρ(α) of one Poisson-subsampled Gaussian step at every order of ``alphas`` (validated inputs)."""
+    """ρ(α) of one Poisson-subsampled Gaussian step at every order of ``alphas`` (validated inputs).
+
+    A pure function, cached (a fresh copy each call): a calibration and its check evaluate the same
+    σ's again (a student's bisection and the reference's visit the same points).
+    """
+    return _rdp_orders_cached(float(q), float(sigma), np.ascontiguousarray(alphas, dtype=float).tobytes()).copy()
+
+
+@functools.lru_cache(maxsize=1024)  # at most ~1.3 MB with the default 151 orders
+def _rdp_orders_cached(q: float, sigma: float, orders: bytes) -> np.ndarray:
+    alphas = np.frombuffer(orders, dtype=float)
     if q == 0.0:
         return np.zeros(alphas.shape)
     out = np.full(alphas.shape, np.inf)

@@ -159,6 +159,15 @@ def test_signed_log_sum_exp_matches_scipy() -> None:
     assert got[0] == pytest.approx(math.log(0.8)) and got_sign[0] == 1.0
 
 
+def test_cached_rdp_curves_are_fresh_copies() -> None:
+    # rdp_subsampled_gaussian is memoised (calibrations revisit the same sigmas): a caller that changes
+    # the array it got must not change what the next caller gets.
+    first = rdp_subsampled_gaussian(noise_multiplier=1.1, sample_rate=0.02)
+    first[:] = -1.0
+    again = rdp_subsampled_gaussian(noise_multiplier=1.1, sample_rate=0.02)
+    assert (again > 0).all() and again is not first
+
+
 def test_cached_binomials_cannot_be_changed():
     from helpers.accounting import _CACHED_CELLS, _binomials
 
