@@ -152,15 +152,13 @@ def _binomials(alphas: tuple[float, ...], n: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _binomial_table(alphas: tuple[float, ...], n: int) -> tuple[np.ndarray, np.ndarray]:
+    # For an integer α and i > α, binom(α, i) = 0 and these entries are inf or NaN: _log_a_int, the only
+    # caller with integer orders, masks them (it must anyway, after adding the (q, σ) part).
     a = np.asarray(alphas, dtype=float)[:, None]
     i = np.arange(n, dtype=float)[None, :]
     with np.errstate(invalid="ignore"):
         log_binom = special.gammaln(a + 1.0) - special.gammaln(i + 1.0) - special.gammaln(a - i + 1.0)
         sign = special.gammasgn(a + 1.0) * special.gammasgn(a - i + 1.0)
-    # integer orders: binom(α, i) = 0 for i > α (gammaln(0 or less) is inf there)
-    beyond = (a == np.floor(a)) & (i > a)
-    log_binom = np.where(beyond, -np.inf, log_binom)
-    sign = np.where(beyond, 0.0, sign)
     log_binom.setflags(write=False)
     sign.setflags(write=False)
     return log_binom, sign
